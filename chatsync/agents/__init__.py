@@ -1,0 +1,1 @@
+"""Faust agents: raw Telegram updates in, normalised deal, customer and message events out."""

@@ -1,0 +1,1 @@
+"""The Starlette application: webhook, REST API, WebSocket and web pages."""

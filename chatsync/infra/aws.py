@@ -1,0 +1,50 @@
+"""aioboto3 clients for DynamoDB and S3, pointed at the configured endpoints."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any, Literal
+
+import aioboto3
+from aiobotocore.config import AioConfig
+
+from chatsync.settings import Settings
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_s3 import S3Client
+
+_DYNAMODB_CONFIG = AioConfig(retries={"max_attempts": 5, "mode": "adaptive"}, connect_timeout=5)
+# Checksums only where S3 requires them: S3-compatible servers (S3Proxy, MinIO, ...) do not all
+# accept the streaming checksum trailers botocore sends by default since 1.36.
+_S3_CONFIG = _DYNAMODB_CONFIG.merge(
+    AioConfig(request_checksum_calculation="when_required",
+              response_checksum_validation="when_required")
+)  # fmt: skip
+
+
+def _client(
+    settings: Settings, service: Literal["dynamodb", "s3"], endpoint: str | None, config: AioConfig
+) -> Any:
+    session = aioboto3.Session(
+        aws_access_key_id=settings.aws_access_key_id,
+        aws_secret_access_key=settings.aws_secret_access_key.get_secret_value(),
+        region_name=settings.aws_region,
+    )
+    return session.client(service, endpoint_url=endpoint, config=config)
+
+
+def dynamodb_client(settings: Settings) -> AbstractAsyncContextManager[DynamoDBClient]:
+    """A DynamoDB client context (DYNAMODB_ENDPOINT_URL, or AWS itself when unset)."""
+    client: AbstractAsyncContextManager[DynamoDBClient] = _client(
+        settings, "dynamodb", settings.dynamodb_endpoint_url, _DYNAMODB_CONFIG
+    )
+    return client
+
+
+def s3_client(settings: Settings) -> AbstractAsyncContextManager[S3Client]:
+    """An S3 client context (S3_ENDPOINT_URL, or AWS itself when unset)."""
+    client: AbstractAsyncContextManager[S3Client] = _client(
+        settings, "s3", settings.s3_endpoint_url, _S3_CONFIG
+    )
+    return client

@@ -1,0 +1,1 @@
+"""Producers: the Telegram edge (Bot API webhook and polling, Telethon) -> raw envelopes."""
