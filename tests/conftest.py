@@ -1,9 +1,10 @@
 """Fixtures shared by every test folder.
 
-The integration and end-to-end tests run against a real local stack of their own (under
-``var/test-stack``, on ports offset from the defaults so a developer's stack keeps running). The
-session fixture starts it with the same code as ``chatsync infra up`` and stops it at the end,
-unless CHATSYNC_TEST_KEEP_STACK=1 (then the next run starts in a second or two).
+The integration and end-to-end tests run against a real local stack of their own, under
+``var/test-stack-<offset>`` on ports offset from the defaults (CHATSYNC_TEST_PORT_OFFSET, 10000), so
+a developer's stack keeps running. The session fixture starts it with the same code as
+``chatsync infra up`` and stops it at the end, unless CHATSYNC_TEST_KEEP_STACK=1 (then the next
+run starts in a second or two).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ PORT_OFFSET = int(os.environ.get("CHATSYNC_TEST_PORT_OFFSET", "10000"))
 def stack_environment() -> dict[str, str]:
     """Environment variables that point chatsync at the test stack."""
     return {
-        "CHATSYNC_VAR_DIR": str(ROOT / "var" / "test-stack"),
+        "CHATSYNC_VAR_DIR": str(ROOT / "var" / f"test-stack-{PORT_OFFSET}"),
         "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{9092 + PORT_OFFSET}",
         "KAFKA_CONTROLLER_PORT": str(9093 + PORT_OFFSET),
         "POSTGRES_PORT": str(5433 + PORT_OFFSET),
