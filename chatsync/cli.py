@@ -12,6 +12,7 @@ from chatsync.api.cli import api
 from chatsync.errors import ChatsyncError
 from chatsync.infra.cli import infra
 from chatsync.logs import configure_logging
+from chatsync.producers.botapi.cli import polling, webhook
 from chatsync.settings import load_settings
 
 
@@ -38,6 +39,8 @@ def cli(ctx: click.Context) -> None:
 
 cli.add_command(infra)
 cli.add_command(api)
+cli.add_command(polling)
+cli.add_command(webhook)
 
 
 @cli.command()

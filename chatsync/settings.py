@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     kafka_replication_factor: int = Field(1, ge=1, le=10)
     kafka_raw_retention_ms: int = Field(7 * 24 * 3600 * 1000, ge=-1)
     kafka_event_retention_ms: int = Field(7 * 24 * 3600 * 1000, ge=-1)
+    kafka_publish_timeout_ms: int = Field(5000, ge=100, le=120_000)
     topic_raw_botapi: str = "tg.raw.botapi"
     topic_raw_mtproto: str = "tg.raw.mtproto"
     topic_deals: str = "chat.deals"
@@ -69,6 +70,7 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_webhook_url: str | None = None
+    webhook_max_body_bytes: int = Field(1024 * 1024, ge=1024)
 
     # Telegram user accounts (Telethon)
     tg_api_id: int | None = None

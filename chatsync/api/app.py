@@ -1,10 +1,14 @@
 """The Starlette application: one composition root for every route (webhook, API, pages).
 
-Adapters (Kafka producer, database engine, ...) are created in the lifespan, not at import time,
-and handed to the routes through ``app.state``.
+Adapters (the Kafka producer, later the database engine, ...) are created in the lifespan, not at
+import time, and handed to the routes through ``app.state``.
 """
 
 from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -12,7 +16,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from chatsync import __version__
+from chatsync.api.webhook import telegram_webhook
+from chatsync.producers.botapi.ingest import BotApiIngest
+from chatsync.producers.botapi.updates import bot_id_from_token
+from chatsync.producers.publisher import RawPublisher
 from chatsync.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 async def healthz(_: Request) -> JSONResponse:
@@ -21,6 +31,35 @@ async def healthz(_: Request) -> JSONResponse:
 
 
 def create_app(settings: Settings) -> Starlette:
-    app = Starlette(routes=[Route("/healthz", healthz, methods=["GET"])])
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        publisher = RawPublisher(
+            settings.kafka_bootstrap_servers,
+            ack_timeout_s=settings.kafka_publish_timeout_ms / 1000,
+            client_id="chatsync-webhook",
+        )
+        await publisher.start()
+        token = settings.telegram_bot_token
+        app.state.botapi_ingest = BotApiIngest(
+            publisher,
+            raw_topic=settings.topic_raw_botapi,
+            dlq_topic=settings.topic_dlq,
+            bot_id=bot_id_from_token(token.get_secret_value() if token else None),
+            stage="webhook",
+        )
+        if settings.telegram_webhook_secret is None:
+            log.warning("TELEGRAM_WEBHOOK_SECRET is not set: /telegram/webhook/ answers 404")
+        try:
+            yield
+        finally:
+            await publisher.stop()
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/telegram/webhook/", telegram_webhook, methods=["POST"]),
+        ],
+        lifespan=lifespan,
+    )
     app.state.settings = settings
     return app

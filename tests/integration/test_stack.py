@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from sqlalchemy import text
@@ -21,27 +21,15 @@ from chatsync.infra.db import create_engine
 from chatsync.infra.stack.stack import Stack
 from chatsync.topics import declared_topics
 from tests.conftest import stack_environment
+from tests.kafka_helpers import read_topic
 
 pytestmark = pytest.mark.integration
 TopicFactory = Callable[..., Awaitable[str]]
 
 
 async def _consume_all(servers: str, topic: str, count: int) -> list[tuple[bytes, bytes]]:
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=servers, auto_offset_reset="earliest", enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        records: list[tuple[bytes, bytes]] = []
-        while len(records) < count:
-            batch = await consumer.getmany(timeout_ms=10_000)
-            if not batch:
-                break
-            for partition_records in batch.values():
-                records.extend((r.key, r.value) for r in partition_records)
-        return records
-    finally:
-        await consumer.stop()
+    records = await read_topic(servers, topic, at_least=count, timeout_ms=10_000)
+    return [(r.key, r.value) for r in records]
 
 
 async def test_kafka_round_trip_with_acks_all(

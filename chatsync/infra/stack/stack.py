@@ -91,12 +91,13 @@ class Stack:
         """Start what is not running, wait until all are healthy, then provision (idempotent)."""
         self.settings.var_dir.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
-        await asyncio.gather(*(self._bring_up(c) for c in self.components))
+        await asyncio.gather(*(self.ensure_up(c) for c in self.components))
         await provision(self.settings)
         log.info("stack healthy in %.1f s", time.monotonic() - started)
         return await self.status()
 
-    async def _bring_up(self, component: Component) -> None:
+    async def ensure_up(self, component: Component) -> None:
+        """Start one component if it is not running and wait until it answers."""
         if component.is_running() and await _probe(component) is None:
             log.info("%s already up at %s", component.name, component.endpoint)
             return

@@ -1,0 +1,1 @@
+"""The Telegram Bot API edge: webhook and polling producers, and webhook management."""

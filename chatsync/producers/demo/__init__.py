@@ -1,0 +1,1 @@
+"""Demo Telegram Bot API Business updates: named sample shapes and a deterministic scenario feed."""
