@@ -3,6 +3,7 @@ import time, and a missing or invalid setting ends the command with one line and
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import click
@@ -13,11 +14,15 @@ from chatsync.errors import ChatsyncError
 from chatsync.infra.cli import infra
 from chatsync.logs import configure_logging
 from chatsync.producers.botapi.cli import polling, webhook
+from chatsync.producers.demo.cli import demo
+from chatsync.runner import run_all
 from chatsync.settings import load_settings
 
 
 class _Commands(click.Group):
     """Turns a ChatsyncError into one line on stderr and its exit code, not a traceback."""
+
+    # Services (api, run, polling) stop on SIGINT; uvicorn re-raises it once shut down.
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -25,6 +30,9 @@ class _Commands(click.Group):
         except ChatsyncError as exc:
             click.echo(f"chatsync: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:  # Ctrl-C (or SIGINT) is how services are stopped: a clean exit
+            click.echo("chatsync: stopped", err=True)
+            ctx.exit(0)
 
 
 @click.group(cls=_Commands)
@@ -34,20 +42,23 @@ def cli(ctx: click.Context) -> None:
     """chatsync: Telegram conversations kept in sync with deals, customers and messages."""
     settings = load_settings()
     configure_logging(settings)
-    ctx.obj = {"settings": settings}
+    ctx.ensure_object(dict)["settings"] = settings
 
 
 cli.add_command(infra)
 cli.add_command(api)
 cli.add_command(polling)
 cli.add_command(webhook)
+cli.add_command(demo)
 
 
 @cli.command()
+@click.option("--demo-rate", default=10.0, show_default=True, help="Demo updates per second.")
 @click.pass_context
-def run(ctx: click.Context) -> None:
-    """Run chatsync on this machine: for now the API (webhook included) in the foreground."""
-    ctx.invoke(api)
+def run(ctx: click.Context, demo_rate: float) -> None:
+    """Run chatsync on this machine: the API and webhook, plus the demo feed when no
+    TELEGRAM_BOT_TOKEN is set (or polling when there is a token but no TELEGRAM_WEBHOOK_URL)."""
+    asyncio.run(run_all(ctx.obj["settings"], demo_rate=demo_rate))
 
 
 def main() -> None:

@@ -29,19 +29,26 @@ def _token(settings: Settings) -> str:
 @click.pass_context
 def polling(ctx: click.Context) -> None:
     """Fetch Business updates with getUpdates and publish them to the raw topic."""
-    asyncio.run(_poll(ctx.obj["settings"]))
+    asyncio.run(poll(ctx.obj["settings"]))
 
 
-async def _poll(settings: Settings) -> None:
+async def poll(settings: Settings) -> None:
     token = _token(settings)
     bot, raw = make_bot(token)
     bot_id = bot_id_from_token(token)
-    publisher = RawPublisher(settings.kafka_bootstrap_servers,
-                             ack_timeout_s=settings.kafka_publish_timeout_ms / 1000,
-                             client_id="chatsync-polling")  # fmt: skip
+    publisher = RawPublisher(
+        settings.kafka_bootstrap_servers,
+        ack_timeout_s=settings.kafka_publish_timeout_ms / 1000,
+        client_id="chatsync-polling",
+    )
     await publisher.start()
-    ingest = BotApiIngest(publisher, raw_topic=settings.topic_raw_botapi,
-                          dlq_topic=settings.topic_dlq, bot_id=bot_id, stage="polling")  # fmt: skip
+    ingest = BotApiIngest(
+        publisher,
+        raw_topic=settings.topic_raw_botapi,
+        dlq_topic=settings.topic_dlq,
+        bot_id=bot_id,
+        stage="polling",
+    )
     offsets = OffsetFile(settings.var_dir / "polling" / f"bot-{bot_id}.offset")
     producer = PollingProducer(AiogramFeed(bot, raw), ingest, offsets)
     loop = asyncio.get_running_loop()
@@ -75,10 +82,16 @@ def set_(
     secret = settings.telegram_webhook_secret
     if secret is None:
         raise ConfigError("TELEGRAM_WEBHOOK_SECRET is not set: the webhook needs a secret token")
-    _call(settings, lambda bot: bot.set_webhook(
-        url=target, secret_token=secret.get_secret_value(), allowed_updates=ALLOWED_UPDATES,
-        max_connections=max_connections, drop_pending_updates=drop_pending_updates,
-    ))  # fmt: skip
+    _call(
+        ctx,
+        lambda bot: bot.set_webhook(
+            url=target,
+            secret_token=secret.get_secret_value(),
+            allowed_updates=ALLOWED_UPDATES,
+            max_connections=max_connections,
+            drop_pending_updates=drop_pending_updates,
+        ),
+    )
     click.echo(f"webhook set: {target} ({', '.join(ALLOWED_UPDATES)})")
 
 
@@ -87,8 +100,7 @@ def set_(
 @click.pass_context
 def delete(ctx: click.Context, drop_pending_updates: bool) -> None:
     """deleteWebhook (then `chatsync polling` can fetch updates)."""
-    _call(ctx.obj["settings"],
-          lambda bot: bot.delete_webhook(drop_pending_updates=drop_pending_updates))  # fmt: skip
+    _call(ctx, lambda bot: bot.delete_webhook(drop_pending_updates=drop_pending_updates))
     click.echo("webhook deleted")
 
 
@@ -96,7 +108,7 @@ def delete(ctx: click.Context, drop_pending_updates: bool) -> None:
 @click.pass_context
 def info(ctx: click.Context) -> None:
     """getWebhookInfo: URL, pending updates, last error."""
-    result = _call(ctx.obj["settings"], lambda bot: bot.get_webhook_info())
+    result = _call(ctx, lambda bot: bot.get_webhook_info())
     for line in describe_webhook_info(result.model_dump(exclude_none=True)):
         click.echo(line)
 
@@ -115,9 +127,12 @@ def describe_webhook_info(info: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _call(settings: Settings, method: Any) -> Any:
+def _call(ctx: click.Context, method: Any) -> Any:
+    """Call one Bot API method; ``ctx.obj["bot_session"]`` replaces the HTTP session in tests."""
+    settings: Settings = ctx.obj["settings"]
+
     async def call() -> Any:
-        bot, _ = make_bot(_token(settings))
+        bot, _ = make_bot(_token(settings), ctx.obj.get("bot_session"))
         try:
             return await method(bot)
         except (TelegramAPIError, TelegramNetworkError) as exc:
