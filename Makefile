@@ -41,7 +41,7 @@ format: install ## Format the code with ruff
 	$(BIN)/ruff check --fix .
 
 bench: install ## Run every benchmark under bench/ (each prints JSON with its baseline)
-	@for b in bench/*/run.py; do $(BIN)/python $$b; done
+	@for b in bench/*/run.py; do m=$${b%.py}; $(BIN)/python -m $${m//\//.}; done
 
 down: ## Stop the local stack
 	$(BIN)/chatsync infra down

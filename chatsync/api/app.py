@@ -20,6 +20,7 @@ from chatsync.api.webhook import telegram_webhook
 from chatsync.producers.botapi.ingest import BotApiIngest
 from chatsync.producers.botapi.updates import bot_id_from_token
 from chatsync.producers.publisher import RawPublisher
+from chatsync.runtime import freeze_startup_heap
 from chatsync.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ def create_app(settings: Settings) -> Starlette:
         )
         if settings.telegram_webhook_secret is None:
             log.warning("TELEGRAM_WEBHOOK_SECRET is not set: /telegram/webhook/ answers 404")
+        freeze_startup_heap()
         try:
             yield
         finally:

@@ -67,7 +67,8 @@ class RawPublisher:
             client_id=self._client_id,
             acks="all",
             enable_idempotence=True,
-            linger_ms=2,
+            linger_ms=0,
+            max_batch_size=512 * 1024,
             request_timeout_ms=30_000,
         )
         try:
