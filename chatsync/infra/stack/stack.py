@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +105,7 @@ class Stack:
         if component.is_running():
             log.info("%s is running but not answering yet; waiting", component.name)
         else:
+            _require_free_port(component)
             await asyncio.to_thread(component.prepare)
             log.info("starting %s at %s", component.name, component.endpoint)
             await asyncio.to_thread(component.start)
@@ -146,6 +148,19 @@ class Stack:
 
     def log_file(self, name: str) -> Path:
         return self.component(name).log_file
+
+
+def _require_free_port(component: Component) -> None:
+    """A port taken by another process would make the start fail obscurely: say so up front."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((component.endpoint.host, component.endpoint.port))
+        except OSError:
+            raise StackError(
+                f"{component.name}: {component.endpoint} is in use by another process "
+                f"(another chatsync stack or server?); stop it or choose another port"
+            ) from None
 
 
 async def _probe(component: Component) -> str | None:
