@@ -40,7 +40,7 @@ def stack_environment() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def stack_settings() -> Settings:
     """Settings of the test stack, read with the environment the test process already has."""
-    return Settings(_env_file=None, **{k.lower(): v for k, v in stack_environment().items()})  # type: ignore[call-arg, arg-type]
+    return Settings(_env_file=None, **{k.lower(): v for k, v in stack_environment().items()})  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

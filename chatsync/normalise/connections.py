@@ -118,7 +118,7 @@ def _inputs(
         connection_enabled=state.enabled if state else True, message=observation.message,
         message_ids=observation.message_ids, read_max_id=observation.read_max_id,
     ))  # fmt: skip
-    if observation.customer is not None:
+    if observation.customer is not None and (state is None or state.enabled):
         resolution.customers.append(_customer(observation.customer, observation, source, owner,
                                               chat_id))  # fmt: skip
     return resolution

@@ -25,7 +25,7 @@ def restore_root_logger() -> Iterator[None]:
 
 
 def _settings(**values: object) -> Settings:
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
 @pytest.mark.usefixtures("restore_root_logger")

@@ -18,7 +18,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 def test_defaults_point_at_the_local_stack(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.kafka_bootstrap_servers == "127.0.0.1:9092"
     assert settings.sqlalchemy_url.startswith("postgresql+asyncpg://chatsync:")
     assert settings.topic_raw_botapi == "tg.raw.botapi"
@@ -63,7 +63,7 @@ def test_cli_exits_2_with_one_line_and_no_traceback(monkeypatch: pytest.MonkeyPa
 
 
 def test_a_missing_required_setting_names_the_variable() -> None:
-    settings = Settings(_env_file=None, telegram_bot_token=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, telegram_bot_token=None)
     with pytest.raises(ConfigError, match=r"^TELEGRAM_BOT_TOKEN is not set"):
         settings.require("telegram_bot_token")
 
