@@ -59,19 +59,22 @@ class RawEnvelope(BaseModel):
     def partition_key(self) -> bytes:
         """Kafka key: every update of one conversation lands in one partition, in order.
 
-        The conversation is (owner scope, chat): the Business connection or Telethon account,
-        and the chat. Updates that belong to no chat are keyed by their connection or update id.
+        Business updates are keyed by their connection alone: the ``business_connection`` update
+        that names the owner and every message of every chat of that connection share one
+        partition and one order, so the normaliser always sees the owner before, or with, the
+        messages. Telethon updates are keyed by (account, chat); updates that belong to no chat
+        by their account or update id.
         """
+        if self.business_connection_id:
+            return f"bc:{self.business_connection_id}".encode()
         scope = (
-            f"bc:{self.business_connection_id}"
-            if self.business_connection_id
-            else f"acct:{self.account_user_id}"
+            f"acct:{self.account_user_id}"
             if self.account_user_id is not None
             else f"bot:{self.bot_id}"
         )
         if self.chat_id is not None:
             return f"{scope}:chat:{self.chat_id}".encode()
-        if self.business_connection_id or self.account_user_id is not None:
+        if self.account_user_id is not None:
             return scope.encode()
         return f"{scope}:update:{self.update_id}".encode()
 
