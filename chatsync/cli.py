@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from chatsync import __version__
+from chatsync.agents.cli import worker
 from chatsync.api.cli import api
 from chatsync.errors import ChatsyncError
 from chatsync.infra.cli import infra
@@ -50,6 +51,7 @@ cli.add_command(api)
 cli.add_command(polling)
 cli.add_command(webhook)
 cli.add_command(demo)
+cli.add_command(worker)
 
 
 @cli.command()

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     tg_session_path: Path = Path("var/telethon/account.session")
     tg_session_key: SecretStr | None = None
 
+    # Worker (Faust)
+    worker_app_id: str = "chatsync-worker"
+    worker_store: str = "rocksdb://"
+    worker_commit_interval_ms: int = Field(1000, ge=10, le=60_000)
+
     # Process
     log_level: LogLevel = "INFO"
     log_format: LogFormat = "text"
@@ -92,6 +97,13 @@ class Settings(BaseSettings):
             host, sep, port = server.strip().rpartition(":")
             if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
                 raise ValueError(f"expected host:port[,host:port...], got {server.strip()!r}")
+        return value
+
+    @field_validator("worker_store")
+    @classmethod
+    def _known_store(cls, value: str) -> str:
+        if value not in ("rocksdb://", "memory://"):
+            raise ValueError("expected rocksdb:// or memory://")
         return value
 
     @field_validator("log_level", mode="before")

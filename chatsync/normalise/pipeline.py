@@ -1,18 +1,26 @@
-"""The three stages over in-memory state: the reference the Faust agents are checked against,
-and the engine of the offline tools (replay dry runs, the normalisation benchmark).
+"""The three stages over a state store: one implementation for every path.
 
-``process`` takes one raw record and returns the events it causes, in order. The agents run the
-same stage functions with changelog-backed tables in place of these dictionaries.
+The Faust agents run it over changelog-backed tables (``chatsync.tables.state``); the offline
+tools (replay dry runs, the normalisation benchmark, the tests) over dictionaries
+(``MemoryState``). ``MemoryNormaliser.process`` runs all three stages for one raw record and
+returns its events in order: the reference the worker is checked against.
+
+A stage reads state, but does not write it: it returns its writes (``Staged.commit``), and the
+caller applies them once what the stage produced is safely published. The worker relies on this
+to never have tables ahead of its output.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Protocol
 
 from pydantic import ValidationError
 
 from chatsync.envelopes import RawEnvelope
-from chatsync.events import EventSource
+from chatsync.events import CustomerCreated, CustomerUpdated, EventSource
 from chatsync.normalise.botapi import observe_botapi
 from chatsync.normalise.connections import ConnectionState, ParkedRecord, resolve
 from chatsync.normalise.customers import CustomerState, apply_to_customer
@@ -28,7 +36,20 @@ from chatsync.normalise.inputs import CustomerInput, DealInput
 from chatsync.normalise.mtproto import observe_mtproto
 from chatsync.normalise.observations import Observation
 
-Event = DealOrMessageEvent | object
+NormalisedEvent = DealOrMessageEvent | CustomerCreated | CustomerUpdated
+
+
+class NormaliserState(Protocol):
+    """Where the stages keep their state; each stage reads only keys of its own partition."""
+
+    def connection(self, connection_id: str) -> ConnectionState | None: ...
+    def set_connection(self, state: ConnectionState) -> None: ...
+    def deal(self, deal_id: str) -> DealState | None: ...
+    def set_deal(self, state: DealState) -> None: ...
+    def version(self, deal_id: str, message_id: int) -> MessageVersion | None: ...
+    def set_version(self, deal_id: str, version: MessageVersion) -> None: ...
+    def customer(self, user_id: int) -> CustomerState | None: ...
+    def set_customer(self, state: CustomerState) -> None: ...
 
 
 def read_envelope(value: bytes) -> RawEnvelope:
@@ -45,12 +66,20 @@ def observe(envelope: RawEnvelope) -> Observation | None:
     return observe_mtproto(envelope)
 
 
-def version_key(deal_id: str, message_id: int) -> str:
-    return f"{deal_id}:{message_id}"
+@dataclass
+class Staged:
+    """What a stage produced, and the state writes to apply once that is published."""
+
+    writes: list[Callable[[], None]] = field(default_factory=list)
+
+    def commit(self) -> None:
+        for write in self.writes:
+            write()
+        self.writes.clear()
 
 
 @dataclass
-class StageOne:
+class StageOne(Staged):
     """Stage 1 of one record: its inputs for stages 2 and 3 (released parked records included)."""
 
     deals: list[DealInput] = field(default_factory=list)
@@ -58,62 +87,126 @@ class StageOne:
 
 
 @dataclass
-class MemoryNormaliser:
-    connections: dict[str, ConnectionState] = field(default_factory=dict)
-    deals: dict[str, DealState] = field(default_factory=dict)
-    versions: dict[str, MessageVersion] = field(default_factory=dict)
-    customers: dict[str, CustomerState] = field(default_factory=dict)
+class StageEvents(Staged):
+    events: list[NormalisedEvent] = field(default_factory=list)
 
-    def process(self, value: bytes, topic: str, partition: int, offset: int) -> list[object]:
-        staged = self.stage_one(value, topic, partition, offset)
-        events: list[object] = []
-        for deal_input in staged.deals:
-            events.extend(self.stage_two(deal_input))
-        for customer_input in staged.customers:
-            events.extend(self.stage_three(customer_input))
-        return events
+
+class Normaliser:
+    def __init__(self, state: NormaliserState) -> None:
+        self.state = state
 
     def stage_one(self, value: bytes, topic: str, partition: int, offset: int) -> StageOne:
+        result = StageOne()
+        self._stage_one(value, topic, partition, offset, result, {})
+        return result
+
+    def _stage_one(
+        self, value: bytes, topic: str, partition: int, offset: int, result: StageOne,
+        pending: dict[str, ConnectionState],
+    ) -> None:  # fmt: skip
         envelope = read_envelope(value)
         observation = observe(envelope)
-        result = StageOne()
         if observation is None:
-            return result
+            return
         source = EventSource(topic=topic, partition=partition, offset=offset, kind=envelope.source)
-        key = observation.connection_id or ""
+        key = observation.connection_id
+        current = (pending.get(key) or self.state.connection(key)) if key else None
         resolution = resolve(
-            observation, source, envelope.received_at, state=self.connections.get(key),
+            observation, source, envelope.received_at, state=current,
             account_user_id=envelope.account_user_id if envelope.source != "botapi" else None,
             record=ParkedRecord(value=value.decode(), topic=topic, partition=partition,
                                 offset=offset),
         )  # fmt: skip
-        if resolution.state is not None:
-            self.connections[key] = resolution.state
+        if resolution.state is not None and resolution.state != current:
+            new_state = resolution.state
+            pending[new_state.connection_id] = new_state
+            result.writes.append(lambda: self.state.set_connection(new_state))
         result.deals.extend(resolution.deals)
         result.customers.extend(resolution.customers)
         for parked in resolution.released:
-            again = self.stage_one(parked.value.encode(), parked.topic, parked.partition,
-                                   parked.offset)  # fmt: skip
-            result.deals.extend(again.deals)
-            result.customers.extend(again.customers)
-        return result
+            self._stage_one(parked.value.encode(), parked.topic, parked.partition, parked.offset,
+                            result, pending)  # fmt: skip
 
-    def stage_two(self, inp: DealInput) -> list[DealOrMessageEvent]:
+    def stage_two(self, inp: DealInput) -> StageEvents:
         known = {}
         for message_id in message_ids_of(inp):
-            stored = self.versions.get(version_key(inp.deal_id, message_id))
+            stored = self.state.version(inp.deal_id, message_id)
             if stored is not None:
                 known[message_id] = stored
-        outcome = apply_to_deal(self.deals.get(inp.deal_id), known, inp)
-        if outcome.deal is not None:
-            self.deals[inp.deal_id] = outcome.deal
-        for message_id, version in outcome.versions.items():
-            self.versions[version_key(inp.deal_id, message_id)] = version
-        return outcome.events
+        outcome = apply_to_deal(self.state.deal(inp.deal_id), known, inp)
+        staged = StageEvents(events=list(outcome.events))
+        deal = outcome.deal
+        if deal is not None and outcome.events:
+            staged.writes.append(lambda: self.state.set_deal(deal))
+        for version in outcome.versions.values():
+            staged.writes.append(partial(self.state.set_version, inp.deal_id, version))
+        return staged
 
-    def stage_three(self, inp: CustomerInput) -> list[object]:
-        key = str(inp.profile.user_id)
-        outcome = apply_to_customer(self.customers.get(key), inp)
-        if outcome.state is not None:
-            self.customers[key] = outcome.state
-        return list(outcome.events)
+    def stage_three(self, inp: CustomerInput) -> StageEvents:
+        current = self.state.customer(inp.profile.user_id)
+        outcome = apply_to_customer(current, inp)
+        staged = StageEvents(events=list(outcome.events))
+        new_state = outcome.state
+        if new_state is not None and new_state != current:
+            staged.writes.append(lambda: self.state.set_customer(new_state))
+        return staged
+
+
+@dataclass
+class MemoryState:
+    connections: dict[str, ConnectionState] = field(default_factory=dict)
+    deals: dict[str, DealState] = field(default_factory=dict)
+    versions: dict[tuple[str, int], MessageVersion] = field(default_factory=dict)
+    customers: dict[int, CustomerState] = field(default_factory=dict)
+
+    def connection(self, connection_id: str) -> ConnectionState | None:
+        return self.connections.get(connection_id)
+
+    def set_connection(self, state: ConnectionState) -> None:
+        self.connections[state.connection_id] = state
+
+    def deal(self, deal_id: str) -> DealState | None:
+        return self.deals.get(deal_id)
+
+    def set_deal(self, state: DealState) -> None:
+        self.deals[state.deal_id] = state
+
+    def version(self, deal_id: str, message_id: int) -> MessageVersion | None:
+        return self.versions.get((deal_id, message_id))
+
+    def set_version(self, deal_id: str, version: MessageVersion) -> None:
+        self.versions[(deal_id, version.content.message_id)] = version
+
+    def customer(self, user_id: int) -> CustomerState | None:
+        return self.customers.get(user_id)
+
+    def set_customer(self, state: CustomerState) -> None:
+        self.customers[state.profile.user_id] = state
+
+
+class MemoryNormaliser(Normaliser):
+    """All three stages in one process, over dictionaries."""
+
+    def __init__(self) -> None:
+        self.memory = MemoryState()
+        super().__init__(self.memory)
+
+    @property
+    def deals(self) -> dict[str, DealState]:
+        return self.memory.deals
+
+    def process(
+        self, value: bytes, topic: str, partition: int, offset: int
+    ) -> list[NormalisedEvent]:
+        staged = self.stage_one(value, topic, partition, offset)
+        staged.commit()
+        events: list[NormalisedEvent] = []
+        for deal_input in staged.deals:
+            step = self.stage_two(deal_input)
+            step.commit()
+            events.extend(step.events)
+        for customer_input in staged.customers:
+            step = self.stage_three(customer_input)
+            step.commit()
+            events.extend(step.events)
+        return events

@@ -1,0 +1,54 @@
+"""The worker: a Faust app whose three agents run the normalisation stages.
+
+Processing guarantee: **at least once, with an exactly-once effect downstream.** For every record a
+stage sends the events it produced, waits until Kafka acknowledged them, and only then writes its
+tables (whose changelogs are what a restarted worker restores). So a worker killed at any moment
+restarts from its last committed offsets with tables that are never ahead of what it published:
+it processes the uncommitted tail again and re-emits the same events with the same ids (ids are
+deterministic), which idempotent consumers (the sinks, the WebSocket) apply once. Without a
+crash, each event is published once: redeliveries and the second producer are absorbed by the
+tables. Faust's ``exactly_once`` mode (Kafka transactions) was tried first: with this topology's
+internal repartition topics, faust-streaming 0.15 left some partitions of the internal topics
+unconsumed, so it is not used.
+
+Topology (every topic has KAFKA_TOPIC_PARTITIONS partitions):
+
+    tg.raw.botapi, tg.raw.mtproto --resolve--> <app>-deal-inputs (key deal id)
+                                          \\--> <app>-customer-inputs (key customer user id)
+    <app>-deal-inputs --deals--> chat.messages, chat.deals (key deal id)
+    <app>-customer-inputs --customers--> chat.customers (key customer id)
+    any stage: a record it cannot process --> chat.dlq (original bytes, reason in headers)
+"""
+
+from __future__ import annotations
+
+import faust
+
+from chatsync.agents.normalise import register_agents
+from chatsync.settings import Settings
+
+
+def create_worker_app(settings: Settings) -> faust.App:
+    brokers = [
+        f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(",")
+    ]
+    app = faust.App(
+        settings.worker_app_id,
+        broker=brokers,
+        store=settings.worker_store,
+        datadir=str(settings.var_dir / "worker" / settings.worker_app_id),
+        processing_guarantee="at_least_once",
+        broker_commit_interval=settings.worker_commit_interval_ms / 1000,
+        topic_partitions=settings.kafka_topic_partitions,
+        topic_replication_factor=settings.kafka_replication_factor,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        web_enabled=False,
+        table_standby_replicas=0,
+        stream_wait_empty=False,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    register_agents(app, settings)
+    return app

@@ -1,0 +1,18 @@
+"""`chatsync worker`: the Faust worker that normalises raw updates."""
+
+from __future__ import annotations
+
+import click
+from faust.worker import Worker
+
+from chatsync.agents.app import create_worker_app
+from chatsync.settings import Settings
+
+
+@click.command()
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Normalise tg.raw.* into chat.deals, chat.customers and chat.messages (exactly once)."""
+    settings: Settings = ctx.obj["settings"]
+    app = create_worker_app(settings)
+    Worker(app, loglevel=settings.log_level.lower(), quiet=True).execute_from_commandline()

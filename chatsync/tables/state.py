@@ -1,0 +1,72 @@
+"""The normaliser's state in Faust tables: JSON values, changelog-backed, RocksDB on disk.
+
+Every table is written from inside the agent that owns its key's partition, so Faust writes the
+changelog record to the partition of the event being processed and a restarted or rebalanced
+worker restores exactly the state of its partitions.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import faust
+from pydantic import BaseModel
+
+from chatsync.normalise.connections import ConnectionState
+from chatsync.normalise.customers import CustomerState
+from chatsync.normalise.deals import DealState, MessageVersion
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def declare_tables(app: faust.App, partitions: int) -> dict[str, Any]:
+    """The four tables, with raw bytes for keys and values (JSON inside; the app's serializers
+    are ``raw``)."""
+    names = ("connections", "deals", "message-versions", "customers")
+    return {
+        name: app.Table(name, partitions=partitions, key_type=bytes, value_type=bytes)
+        for name in names
+    }
+
+
+class TableState:
+    """NormaliserState over Faust tables."""
+
+    def __init__(self, tables: dict[str, Any]) -> None:
+        self._connections = tables["connections"]
+        self._deals = tables["deals"]
+        self._versions = tables["message-versions"]
+        self._customers = tables["customers"]
+
+    @staticmethod
+    def _get(table: Any, key: str, model: type[Model]) -> Model | None:
+        raw = table.get(key.encode())
+        return None if raw is None else model.model_validate_json(raw)
+
+    @staticmethod
+    def _set(table: Any, key: str, value: BaseModel) -> None:
+        table[key.encode()] = value.model_dump_json().encode()
+
+    def connection(self, connection_id: str) -> ConnectionState | None:
+        return self._get(self._connections, connection_id, ConnectionState)
+
+    def set_connection(self, state: ConnectionState) -> None:
+        self._set(self._connections, state.connection_id, state)
+
+    def deal(self, deal_id: str) -> DealState | None:
+        return self._get(self._deals, deal_id, DealState)
+
+    def set_deal(self, state: DealState) -> None:
+        self._set(self._deals, state.deal_id, state)
+
+    def version(self, deal_id: str, message_id: int) -> MessageVersion | None:
+        return self._get(self._versions, f"{deal_id}:{message_id}", MessageVersion)
+
+    def set_version(self, deal_id: str, version: MessageVersion) -> None:
+        self._set(self._versions, f"{deal_id}:{version.content.message_id}", version)
+
+    def customer(self, user_id: int) -> CustomerState | None:
+        return self._get(self._customers, str(user_id), CustomerState)
+
+    def set_customer(self, state: CustomerState) -> None:
+        self._set(self._customers, str(state.profile.user_id), state)
