@@ -16,6 +16,8 @@ from chatsync.infra.cli import infra
 from chatsync.logs import configure_logging
 from chatsync.producers.botapi.cli import polling, webhook
 from chatsync.producers.demo.cli import demo
+from chatsync.producers.telethon.backfill_cli import backfill
+from chatsync.producers.telethon.cli import telethon
 from chatsync.runner import run_all
 from chatsync.settings import load_settings
 
@@ -52,6 +54,8 @@ cli.add_command(polling)
 cli.add_command(webhook)
 cli.add_command(demo)
 cli.add_command(worker)
+cli.add_command(telethon)
+cli.add_command(backfill)
 
 
 @cli.command()

@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     tg_api_hash: SecretStr | None = None
     tg_session_path: Path = Path("var/telethon/account.session")
     tg_session_key: SecretStr | None = None
+    tg_include_groups: bool = False
 
     # Worker (Faust)
     worker_app_id: str = "chatsync-worker"

@@ -168,6 +168,7 @@ def test_unread_counts_follow_incoming_and_reset_on_a_reply(feed: Feed) -> None:
     reply = feed.send(_text(12, incoming=False))
     deal = next(e for e in reply if isinstance(e, DealUpdated))
     assert deal.data.unread_count == 0
+    assert deal.data.last_message is not None
     assert deal.data.last_message.direction == "out"
 
 
