@@ -29,6 +29,8 @@ from chatsync.settings import Settings
 
 
 def create_worker_app(settings: Settings) -> faust.App:
+    datadir = settings.var_dir / "worker" / settings.worker_app_id
+    datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     brokers = [
         f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(",")
     ]
@@ -36,7 +38,7 @@ def create_worker_app(settings: Settings) -> faust.App:
         settings.worker_app_id,
         broker=brokers,
         store=settings.worker_store,
-        datadir=str(settings.var_dir / "worker" / settings.worker_app_id),
+        datadir=str(datadir),
         processing_guarantee="at_least_once",
         broker_commit_interval=settings.worker_commit_interval_ms / 1000,
         topic_partitions=settings.kafka_topic_partitions,

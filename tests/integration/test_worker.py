@@ -1,0 +1,153 @@
+"""The real worker on the real broker: the reference's events, once each, even after kill -9."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from telethon.tl import types
+
+from chatsync.envelopes import RawEnvelope
+from chatsync.infra.stack.stack import Stack
+from chatsync.producers.botapi.updates import botapi_envelope, describe_update
+from chatsync.producers.demo import shapes
+from chatsync.producers.demo.scenario import demo_updates, stream_updates
+from chatsync.producers.telethon.events import Scope, message_envelope
+from tests.integration.worker_harness import TopicFactory, WorkerRun, new_run
+from tests.kafka_helpers import read_topic
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def run(local_stack: Stack, topic_factory: TopicFactory) -> AsyncIterator[WorkerRun]:
+    worker_run = await new_run(local_stack, topic_factory)
+    yield worker_run
+    worker_run.stop_all()
+
+
+def _botapi(run: WorkerRun, update: dict[str, Any]) -> tuple[str, bytes, bytes]:
+    envelope = botapi_envelope(update, describe_update(update), shapes.BOT_ID)
+    return run.settings.topic_raw_botapi, envelope.partition_key(), envelope.to_bytes()
+
+
+def _mtproto(run: WorkerRun, envelope: RawEnvelope | None) -> tuple[str, bytes, bytes]:
+    assert envelope is not None
+    return run.settings.topic_raw_mtproto, envelope.partition_key(), envelope.to_bytes()
+
+
+def _mixed_stream(run: WorkerRun) -> list[tuple[str, bytes, bytes]]:
+    """The demo feed with redeliveries, an edit overtaken by a newer one, an edit and a delete of
+    messages never seen, and a record that is not an envelope at all."""
+    updates = demo_updates()
+    records = []
+    for index, update in enumerate(updates):
+        records.append(_botapi(run, update))
+        if index % 7 == 0:
+            records.append(_botapi(run, copy.deepcopy(update)))  # redelivery
+    stale = next(u for u in updates if "edited_business_message" in u)
+    older = copy.deepcopy(stale)
+    older["update_id"] += 10_000
+    older["edited_business_message"]["edit_date"] -= 30
+    older["edited_business_message"]["text"] = "an older version, arriving late"
+    unknown_edit = shapes.edited_business_message()
+    unknown_edit["edited_business_message"]["message_id"] = 999_999
+    unknown_delete = shapes.deleted_business_messages()
+    unknown_delete["deleted_business_messages"]["message_ids"] = [999_998]
+    records += [_botapi(run, older), _botapi(run, unknown_edit), _botapi(run, unknown_delete)]
+    records.append((run.settings.topic_raw_botapi, b"bc:garbage", b"{not an envelope"))
+    return records
+
+
+async def test_a_mixed_stream_yields_the_reference_events_each_once(run: WorkerRun) -> None:
+    records = _mixed_stream(run)
+    await run.produce(records)
+    run.start()
+    await run.drained()
+    bad = records[-1]
+    run.sent.remove(bad)  # the reference would raise on it: it goes to the DLQ instead
+    expected = [event.event_id for event in run.reference()]
+    published = await run.output_events()
+    counts = Counter(event["event_id"] for event in published)
+    assert set(counts) == set(expected)
+    assert set(counts.values()) == {1}, "no event twice without a crash"
+    by_deal: dict[str, list[str]] = {}
+    for event in published:
+        if event["event_type"].startswith("message."):
+            by_deal.setdefault(event["deal_id"], []).append(event["event_id"])
+    for deal, ids in by_deal.items():
+        assert ids == [e for e in expected if e in set(ids)], f"deal {deal} out of order"
+    [dead] = await read_topic(
+        run.settings.kafka_bootstrap_servers, run.settings.topic_dlq, at_least=1
+    )
+    assert dead.value == bad[2]
+    headers = {key: value.decode() for key, value in dead.headers}
+    assert headers["dlq.stage"] == "normalise"
+    assert headers["dlq.source.topic"] == run.settings.topic_raw_botapi
+
+
+async def test_both_producers_feeding_one_chat_make_one_deal(run: WorkerRun) -> None:
+    connection, text = shapes.business_connection(), shapes.text()
+    await run.produce([_botapi(run, connection), _botapi(run, text)])
+    run.start()
+    await run.drained()
+    message = text["business_message"]
+    same = types.Message(
+        id=message["message_id"],
+        peer_id=types.PeerUser(shapes.CUSTOMER_ID),
+        date=datetime.fromtimestamp(message["date"], UTC),
+        message=message["text"],
+        from_id=types.PeerUser(shapes.CUSTOMER_ID),
+    )
+    newer = types.Message(
+        id=message["message_id"] + 1,
+        peer_id=types.PeerUser(shapes.CUSTOMER_ID),
+        date=datetime.fromtimestamp(message["date"] + 60, UTC),
+        message="only Telethon saw this",
+        out=True,
+        from_id=types.PeerUser(shapes.OWNER_ID),
+    )
+    scope = Scope(shapes.OWNER_ID)
+    await run.produce(
+        [
+            _mtproto(run, message_envelope(same, scope)),
+            _mtproto(run, message_envelope(newer, scope, source="backfill")),
+        ]
+    )
+    await run.drained()
+    events = await run.output_events()
+    created = [e for e in events if e["event_type"] == "message.created"]
+    assert [(e["data"]["message_id"], e["source"]["kind"]) for e in created] == [
+        (message["message_id"], "botapi"),
+        (message["message_id"] + 1, "backfill"),
+    ]
+    assert len({e["deal_id"] for e in events if e["event_type"].startswith("deal.")}) == 1
+
+
+async def test_kill_9_mid_stream_loses_nothing_and_reemits_with_the_same_ids(
+    run: WorkerRun,
+) -> None:
+    records = [
+        _botapi(run, update) for update in stream_updates(3000, owners=6, customers_per_owner=8)
+    ]
+    await run.produce(records)
+    first = run.start()
+    servers = run.settings.kafka_bootstrap_servers
+    for _ in range(120):  # let it get going, then pull the plug mid-stream
+        if len(await read_topic(servers, run.settings.topic_messages, timeout_ms=500)) > 300:
+            break
+        await asyncio.sleep(0.5)
+    run.kill(first)
+    run.start()
+    await run.drained(timeout_s=240)
+    expected = {event.event_id: event for event in run.reference()}
+    published = await run.output_events()
+    counts = Counter(event["event_id"] for event in published)
+    assert set(counts) == set(expected), "every event exactly once in effect: none lost"
+    for event in published:  # a re-emitted event is the same event
+        assert event["event_type"] == expected[event["event_id"]].event_type
