@@ -62,7 +62,7 @@ cli.add_command(backfill)
 @click.option("--demo-rate", default=10.0, show_default=True, help="Demo updates per second.")
 @click.pass_context
 def run(ctx: click.Context, demo_rate: float) -> None:
-    """Run chatsync on this machine: the API and webhook, plus the demo feed when no
+    """Run chatsync on this machine: the worker, the API and webhook, plus the demo feed when no
     TELEGRAM_BOT_TOKEN is set (or polling when there is a token but no TELEGRAM_WEBHOOK_URL)."""
     asyncio.run(run_all(ctx.obj["settings"], demo_rate=demo_rate))
 

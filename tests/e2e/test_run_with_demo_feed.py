@@ -1,9 +1,11 @@
 """`chatsync run` without Telegram credentials: the demo feed goes through the real webhook of a
-real API process into Kafka, every update once, each chat in order."""
+real API process into Kafka, every update once, each chat in order, and the worker it starts
+normalises it into one message.created per message."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -32,9 +34,20 @@ async def test_run_posts_the_demo_feed_into_kafka_exactly_once(
     local_stack: Stack, topic_factory: Callable[..., Awaitable[str]]
 ) -> None:
     raw_topic = await topic_factory(partitions=4)
+    topics = {
+        name: await topic_factory(partitions=4)
+        for name in (
+            "TOPIC_RAW_MTPROTO",
+            "TOPIC_DEALS",
+            "TOPIC_MESSAGES",
+            "TOPIC_CUSTOMERS",
+            "TOPIC_DLQ",
+        )
+    }
     env = {
-        **os.environ, **stack_environment(), "TOPIC_RAW_BOTAPI": raw_topic,
-        "API_PORT": str(_free_port()), "LOG_LEVEL": "INFO",
+        **os.environ, **stack_environment(), **topics, "TOPIC_RAW_BOTAPI": raw_topic,
+        "API_PORT": str(_free_port()), "LOG_LEVEL": "INFO", "KAFKA_TOPIC_PARTITIONS": "4",
+        "WORKER_APP_ID": f"e2e-{raw_topic}",
     }  # fmt: skip
     env.pop("TELEGRAM_BOT_TOKEN", None)
     env.pop("TELEGRAM_WEBHOOK_SECRET", None)
@@ -51,6 +64,18 @@ async def test_run_posts_the_demo_feed_into_kafka_exactly_once(
             if len(records) >= len(expected):
                 break
             assert run.poll() is None, "chatsync run exited early"
+        messages = [u for u in expected if "business_message" in u]
+        created: list[dict[str, object]] = []
+        for _ in range(120):
+            events = await read_topic(servers, topics["TOPIC_MESSAGES"], timeout_ms=500)
+            created = [
+                e
+                for e in map(json.loads, (r.value for r in events))
+                if e["event_type"] == "message.created"
+            ]
+            if len(created) >= len(messages):
+                break
+            await asyncio.sleep(0.5)
     finally:
         run.send_signal(signal.SIGINT)
         output = (await asyncio.to_thread(run.communicate, timeout=30))[0].decode()
@@ -63,3 +88,4 @@ async def test_run_posts_the_demo_feed_into_kafka_exactly_once(
         by_key.setdefault(record.key, []).append(envelope.update_id or 0)
     assert all(ids == sorted(ids) for ids in by_key.values()), "one conversation, in order"
     assert "Traceback" not in output
+    assert len(created) == len(messages), "one message.created per business message"
