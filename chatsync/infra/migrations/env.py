@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from chatsync.infra.db import Base
+from chatsync.infra.postgres import models, sync_tasks  # noqa: F401 - register the tables
 
 target_metadata = Base.metadata
 
