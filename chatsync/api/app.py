@@ -1,7 +1,7 @@
 """The Starlette application: one composition root for every route (webhook, API, pages).
 
-Adapters (the Kafka producer, later the database engine, ...) are created in the lifespan, not at
-import time, and handed to the routes through ``app.state``.
+Adapters (the Kafka producer, the database engine, the DynamoDB and S3 clients) are created in the
+lifespan, not at import time, and handed to the routes through ``app.state``.
 """
 
 from __future__ import annotations
@@ -11,12 +11,18 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from chatsync import __version__
+from chatsync.api import deals, health
+from chatsync.api.errors import ApiError, on_api_error, on_http_error, on_unexpected
+from chatsync.api.openapi import Registry
 from chatsync.api.webhook import telegram_webhook
+from chatsync.infra.aws import dynamodb_client, s3_client
+from chatsync.infra.db import create_engine
 from chatsync.producers.botapi.ingest import BotApiIngest
 from chatsync.producers.botapi.updates import bot_id_from_token
 from chatsync.producers.publisher import RawPublisher
@@ -26,42 +32,54 @@ from chatsync.settings import Settings
 log = logging.getLogger(__name__)
 
 
-async def healthz(_: Request) -> JSONResponse:
-    """The process is up (no dependency is checked: see /readyz)."""
-    return JSONResponse({"status": "ok", "version": __version__})
-
-
 def create_app(settings: Settings) -> Starlette:
+    registry = Registry()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        publisher = RawPublisher(
-            settings.kafka_bootstrap_servers,
-            ack_timeout_s=settings.kafka_publish_timeout_ms / 1000,
-            client_id="chatsync-webhook",
-        )
-        await publisher.start()
-        token = settings.telegram_bot_token
-        app.state.botapi_ingest = BotApiIngest(
-            publisher,
-            raw_topic=settings.topic_raw_botapi,
-            dlq_topic=settings.topic_dlq,
-            bot_id=bot_id_from_token(token.get_secret_value() if token else None),
-            stage="webhook",
-        )
-        if settings.telegram_webhook_secret is None:
-            log.warning("TELEGRAM_WEBHOOK_SECRET is not set: /telegram/webhook/ answers 404")
-        freeze_startup_heap()
-        try:
+        async with contextlib.AsyncExitStack() as stack:
+            publisher = RawPublisher(
+                settings.kafka_bootstrap_servers,
+                ack_timeout_s=settings.kafka_publish_timeout_ms / 1000,
+                client_id="chatsync-api",
+            )
+            await publisher.start()
+            stack.push_async_callback(publisher.stop)
+            token = settings.telegram_bot_token
+            app.state.publisher = publisher
+            app.state.botapi_ingest = BotApiIngest(
+                publisher, raw_topic=settings.topic_raw_botapi, dlq_topic=settings.topic_dlq,
+                bot_id=bot_id_from_token(token.get_secret_value() if token else None),
+                stage="webhook",
+            )  # fmt: skip
+            engine = create_engine(settings)
+            stack.push_async_callback(engine.dispose)
+            app.state.engine = engine
+            app.state.dynamodb = await stack.enter_async_context(dynamodb_client(settings))
+            app.state.s3 = await stack.enter_async_context(s3_client(settings))
+            if settings.telegram_webhook_secret is None:
+                log.warning("TELEGRAM_WEBHOOK_SECRET is not set: /telegram/webhook/ answers 404")
+            freeze_startup_heap()
             yield
-        finally:
-            await publisher.stop()
 
+    async def openapi(_: Request) -> Response:
+        return JSONResponse(registry.document())
+
+    routes: list[BaseRoute] = [
+        Route("/telegram/webhook/", telegram_webhook, methods=["POST"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+        *health.routes(registry),
+        *deals.routes(registry),
+    ]
     app = Starlette(
-        routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/telegram/webhook/", telegram_webhook, methods=["POST"]),
-        ],
+        routes=routes,
         lifespan=lifespan,
+        exception_handlers={
+            ApiError: on_api_error,
+            HTTPException: on_http_error,
+            Exception: on_unexpected,
+        },
     )
     app.state.settings = settings
+    app.state.version = __version__
     return app
