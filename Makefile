@@ -40,10 +40,13 @@ format: install ## Format the code with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+schemas: install ## Regenerate the JSON Schemas and the AsyncAPI document under schemas/
+	$(BIN)/python -m chatsync.schemas
+
 bench: install ## Run every benchmark under bench/ (each prints JSON with its baseline)
 	@for b in bench/*/run.py; do m=$${b%.py}; $(BIN)/python -m $${m//\//.}; done
 
 down: ## Stop the local stack
 	$(BIN)/chatsync infra down
 
-.PHONY: help install run test test-unit test-integration lint format bench down
+.PHONY: help install run test test-unit test-integration lint format schemas bench down
