@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from chatsync import __version__
-from chatsync.api import deals, health
+from chatsync.api import deals, health, sync
 from chatsync.api.errors import ApiError, on_api_error, on_http_error, on_unexpected
 from chatsync.api.openapi import Registry
 from chatsync.api.webhook import telegram_webhook
@@ -70,6 +70,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/openapi.json", openapi, methods=["GET"]),
         *health.routes(registry),
         *deals.routes(registry),
+        *sync.routes(registry),
     ]
     app = Starlette(
         routes=routes,
@@ -82,4 +83,5 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.settings = settings
     app.state.version = __version__
+    app.state.sync_accounts = sync.TelethonAccounts(settings)
     return app

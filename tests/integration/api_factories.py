@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from starlette.applications import Starlette
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -142,6 +143,7 @@ class Store:
 class Api:
     client: httpx.AsyncClient
     store: Store
+    app: Starlette
 
     async def get(self, url: str, token: str | None) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -155,4 +157,4 @@ async def running_api(settings: Settings) -> AsyncIterator[Api]:
         store = Store(state.engine, state.dynamodb, settings.dynamodb_messages_table)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield Api(client, store)
+            yield Api(client, store, app)
