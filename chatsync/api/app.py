@@ -12,13 +12,15 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from chatsync import __version__
-from chatsync.api import deals, health, sync
+from chatsync.api import deals, health, status, sync
 from chatsync.api.errors import ApiError, on_api_error, on_http_error, on_unexpected
+from chatsync.api.metrics import Metrics, RequestMetrics, metrics_endpoint
 from chatsync.api.openapi import Registry
 from chatsync.api.webhook import telegram_webhook
 from chatsync.infra.aws import dynamodb_client, s3_client
@@ -68,12 +70,16 @@ def create_app(settings: Settings) -> Starlette:
     routes: list[BaseRoute] = [
         Route("/telegram/webhook/", telegram_webhook, methods=["POST"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
         *health.routes(registry),
         *deals.routes(registry),
         *sync.routes(registry),
+        *status.routes(registry),
     ]
+    metrics = Metrics()
     app = Starlette(
         routes=routes,
+        middleware=[Middleware(RequestMetrics, metrics=metrics)],
         lifespan=lifespan,
         exception_handlers={
             ApiError: on_api_error,
@@ -82,6 +88,7 @@ def create_app(settings: Settings) -> Starlette:
         },
     )
     app.state.settings = settings
+    app.state.metrics = metrics
     app.state.version = __version__
     app.state.sync_accounts = sync.TelethonAccounts(settings)
     return app

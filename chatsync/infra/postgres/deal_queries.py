@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, or_, select, tuple_
+from sqlalchemy import Select, exists, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chatsync.infra.postgres.models import Customer, Deal, DealMessagesStored
@@ -92,3 +92,9 @@ def _split(row: Any) -> DealRow:
         dict(zip(deal_names, values[: len(deal_names)], strict=True)),
         dict(zip(customer_names, values[len(deal_names) :], strict=True)),
     )
+
+
+async def count_visible_deals(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        count = await connection.scalar(select(func.count()).select_from(_visible().subquery()))
+    return int(count or 0)

@@ -8,9 +8,11 @@ from __future__ import annotations
 import enum
 import json
 import logging
+from datetime import datetime
 from typing import Any
 
 from chatsync.dlq import dead_letter_headers
+from chatsync.envelopes import utc_now
 from chatsync.producers.botapi.updates import (
     botapi_envelope,
     dedupe_key,
@@ -41,6 +43,8 @@ class BotApiIngest:
     ) -> None:
         self._publisher, self._raw_topic, self._dlq_topic = publisher, raw_topic, dlq_topic
         self._bot_id, self._stage = bot_id, stage
+        self.counts: dict[Outcome, int] = dict.fromkeys(Outcome, 0)
+        self.last_accepted_at: datetime | None = None
 
     async def ingest(self, payload: dict[str, Any], raw: bytes | None = None) -> Outcome:
         """Publish one update (``raw``: its original JSON bytes, kept verbatim when given).
@@ -55,11 +59,14 @@ class BotApiIngest:
             value = raw if raw is not None else json.dumps(payload, ensure_ascii=False).encode()
             await self.dead_letter(value, f"aiogram rejected the update: {error}", identity)
             log.warning("update %s (%s) dead-lettered: %s", info.update_id, info.update_type, error)
+            self.counts[Outcome.DEAD_LETTERED] += 1
             return Outcome.DEAD_LETTERED
         envelope = botapi_envelope(payload, info, self._bot_id)
         await self._publisher.publish(
             self._raw_topic, envelope.partition_key(), envelope.to_bytes(raw), dedupe_key=identity
         )
+        self.counts[Outcome.ACCEPTED] += 1
+        self.last_accepted_at = utc_now()
         return Outcome.ACCEPTED
 
     async def dead_letter(self, value: bytes, reason: str, identity: str | None = None) -> None:
