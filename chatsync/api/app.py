@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from chatsync import __version__
 from chatsync.api import deals, health, status, sync
+from chatsync.api.docs import docs
 from chatsync.api.errors import ApiError, on_api_error, on_http_error, on_unexpected
 from chatsync.api.metrics import Metrics, RequestMetrics, metrics_endpoint
 from chatsync.api.openapi import Registry
@@ -71,6 +72,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/telegram/webhook/", telegram_webhook, methods=["POST"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/docs/", docs, methods=["GET"]),
         *health.routes(registry),
         *deals.routes(registry),
         *sync.routes(registry),
@@ -89,6 +91,7 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.registry = registry
     app.state.version = __version__
     app.state.sync_accounts = sync.TelethonAccounts(settings)
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 import uvicorn
 
@@ -15,15 +17,31 @@ from chatsync.settings import Settings
 @click.option("--proxy-headers/--no-proxy-headers", default=False,
               help="Trust X-Forwarded-* from --forwarded-allow-ips.")  # fmt: skip
 @click.option("--forwarded-allow-ips", default="127.0.0.1", show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Processes to serve with (default: API_WORKERS).",
+)
 @click.pass_context
 def api(
     ctx: click.Context, host: str | None, port: int | None, proxy_headers: bool,
-    forwarded_allow_ips: str,
+    forwarded_allow_ips: str, workers: int | None,
 ) -> None:  # fmt: skip
     """Serve the webhook, REST API, WebSocket and web pages."""
     settings: Settings = ctx.obj["settings"]
+    processes = workers or settings.api_workers
+    # Several workers need an import string: each process builds its own app from the settings.
+    target: Any = "chatsync.api.asgi:create" if processes > 1 else create_app(settings)
     uvicorn.run(
-        create_app(settings), host=host or settings.api_host, port=port or settings.api_port,
-        proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips,
-        log_config=None, access_log=False,
-    )  # fmt: skip
+        target,
+        factory=processes > 1,
+        workers=processes,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
+        log_config=None,
+        access_log=False,
+        timeout_worker_healthcheck=60,  # a worker imports and connects for a few seconds
+    )

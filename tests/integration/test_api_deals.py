@@ -220,3 +220,6 @@ async def test_health_readiness_and_openapi(api: Api) -> None:
         "/api/v1/deals/{deal_id}/messages/",
     } <= set(spec["paths"])
     assert "DealPage" in spec["components"]["schemas"]
+    page = await api.client.get("/docs/")
+    assert page.status_code == 200
+    assert "<code>/api/v1/deals/{deal_id}/messages/</code>" in page.text
