@@ -91,6 +91,7 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=1, le=65535)
     api_workers: int = Field(1, ge=1, le=64)
+    admin_session_secret: SecretStr | None = None
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod

@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from chatsync import __version__
 from chatsync.api import deals, health, status, sync
+from chatsync.api.admin import mount_admin
 from chatsync.api.docs import docs
 from chatsync.api.errors import ApiError, on_api_error, on_http_error, on_unexpected
 from chatsync.api.metrics import Metrics, RequestMetrics, metrics_endpoint
@@ -55,7 +56,6 @@ def create_app(settings: Settings) -> Starlette:
                 bot_id=bot_id_from_token(token.get_secret_value() if token else None),
                 stage="webhook",
             )  # fmt: skip
-            engine = create_engine(settings)
             stack.push_async_callback(engine.dispose)
             app.state.engine = engine
             app.state.dynamodb = await stack.enter_async_context(dynamodb_client(settings))
@@ -78,6 +78,7 @@ def create_app(settings: Settings) -> Starlette:
         *sync.routes(registry),
         *status.routes(registry),
     ]
+    engine = create_engine(settings)  # builds a pool; connects on first use
     metrics = Metrics()
     app = Starlette(
         routes=routes,
@@ -92,6 +93,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.registry = registry
+    mount_admin(app, engine, settings)
     app.state.version = __version__
     app.state.sync_accounts = sync.TelethonAccounts(settings)
     return app
