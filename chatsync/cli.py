@@ -11,6 +11,7 @@ import click
 from chatsync import __version__
 from chatsync.agents.cli import worker
 from chatsync.api.cli import api
+from chatsync.api.tokens_cli import tokens
 from chatsync.errors import ChatsyncError
 from chatsync.infra.cli import infra
 from chatsync.logs import configure_logging
@@ -50,6 +51,7 @@ def cli(ctx: click.Context) -> None:
 
 cli.add_command(infra)
 cli.add_command(api)
+cli.add_command(tokens)
 cli.add_command(polling)
 cli.add_command(webhook)
 cli.add_command(demo)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -88,7 +89,7 @@ class TelethonAccounts:
         from chatsync.producers.telethon.history import TelethonHistory
 
         if self._settings.tg_api_id is None:
-            raise ApiError(503, "telethon_not_configured", "TG_API_ID/TG_API_HASH are not set")
+            raise ApiError(404, "no_telethon_account", "no Telethon account is connected here")
         session = load_session(self._settings, read_only=True)
         client = make_client(self._settings, session, flood_sleep_threshold=0)
         await client.connect()
@@ -146,7 +147,12 @@ def _close_soon(resources: contextlib.AsyncExitStack) -> None:
 
 async def status(request: Request) -> Response:
     principal = await authenticate(request)
-    task = await PostgresSyncStore(request.app.state.engine).get(request.path_params["task_id"])
+    task_id = request.path_params["task_id"]
+    try:
+        uuid.UUID(task_id)
+    except ValueError:
+        raise ApiError(404, "not_found", "no such sync task") from None
+    task = await PostgresSyncStore(request.app.state.engine).get(task_id)
     if task is None or (task.account_user_id != principal.user_id and not principal.is_admin):
         raise ApiError(404, "not_found", "no such sync task")
     return JSONResponse(SyncStatus(**task.to_json()).model_dump())

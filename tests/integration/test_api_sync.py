@@ -105,3 +105,11 @@ async def test_bad_dates_are_422(api: Api) -> None:
     response = await _post(api, token, {"max_date": "not-a-date"})
     assert response.status_code == 422
     assert response.json()["error"]["details"][0]["field"] == "max_date"
+
+
+async def test_status_of_a_malformed_task_id_is_404_not_500(api: Api) -> None:
+    """Regression: schemathesis found `GET /api/v1/sync/status/0/` answering 500."""
+    token = await api.store.token(new_owner())
+    response = await api.get("/api/v1/sync/status/0/", token)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
