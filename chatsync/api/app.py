@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from chatsync import __version__
 from chatsync.api import deals, health, status, sync
@@ -24,6 +24,8 @@ from chatsync.api.docs import docs
 from chatsync.api.errors import ApiError, on_api_error, on_http_error, on_unexpected
 from chatsync.api.metrics import Metrics, RequestMetrics, metrics_endpoint
 from chatsync.api.openapi import Registry
+from chatsync.api.realtime.hub import Hub
+from chatsync.api.realtime.socket import chats_socket
 from chatsync.api.webhook import telegram_webhook
 from chatsync.infra.aws import dynamodb_client, s3_client
 from chatsync.infra.db import create_engine
@@ -60,6 +62,12 @@ def create_app(settings: Settings) -> Starlette:
             app.state.engine = engine
             app.state.dynamodb = await stack.enter_async_context(dynamodb_client(settings))
             app.state.s3 = await stack.enter_async_context(s3_client(settings))
+            hub = Hub(
+                settings.kafka_bootstrap_servers, [settings.topic_deals, settings.topic_messages]
+            )
+            await hub.start()
+            stack.push_async_callback(hub.stop)
+            app.state.hub = hub
             if settings.telegram_webhook_secret is None:
                 log.warning("TELEGRAM_WEBHOOK_SECRET is not set: /telegram/webhook/ answers 404")
             freeze_startup_heap()
@@ -73,6 +81,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/docs/", docs, methods=["GET"]),
+        WebSocketRoute("/ws/chats/{user_id:int}/", chats_socket),
         *health.routes(registry),
         *deals.routes(registry),
         *sync.routes(registry),

@@ -1,0 +1,1 @@
+"""Real time: the WebSocket stream of deal and message events (hub, catch-up, frames)."""
