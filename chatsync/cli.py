@@ -10,6 +10,7 @@ import click
 
 from chatsync import __version__
 from chatsync.agents.cli import worker
+from chatsync.agents.commands.cli import commands
 from chatsync.api.cli import api
 from chatsync.api.tokens_cli import tokens
 from chatsync.errors import ChatsyncError
@@ -56,6 +57,7 @@ cli.add_command(polling)
 cli.add_command(webhook)
 cli.add_command(demo)
 cli.add_command(worker)
+cli.add_command(commands)
 cli.add_command(telethon)
 cli.add_command(backfill)
 

@@ -84,6 +84,14 @@ class Settings(BaseSettings):
     worker_store: str = "rocksdb://"
     worker_commit_interval_ms: int = Field(1000, ge=10, le=60_000)
 
+    # Commands (chatsync commands)
+    commands_app_id: str = "chatsync-commands"
+    commands_botapi_rate: float = Field(10.0, gt=0, le=1000)
+    commands_mtproto_rate: float = Field(1.0, gt=0, le=100)
+    commands_max_attempts: int = Field(8, ge=1, le=100)
+    commands_retry_base_ms: int = Field(500, ge=1, le=600_000)
+    commands_retry_max_ms: int = Field(30_000, ge=1, le=3_600_000)
+
     # Process
     log_level: LogLevel = "INFO"
     log_format: LogFormat = "text"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,10 +11,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from chatsync.agents.commands.requests import CannotRequest, request_read
 from chatsync.api.auth import authenticate
 from chatsync.api.cursors import Cursor, decode_cursor, page_link
 from chatsync.api.errors import ApiError
 from chatsync.api.models import (
+    Accepted,
     CustomerOut,
     DealDetailOut,
     DealOut,
@@ -21,13 +24,15 @@ from chatsync.api.models import (
     EditOut,
     MessageOut,
     MessagePage,
+    ReadRequest,
 )
 from chatsync.api.openapi import Operation, Registry
-from chatsync.api.params import query
+from chatsync.api.params import body, query
 from chatsync.events import MessageData
 from chatsync.infra.message_reader import StoredMessage, read_messages
 from chatsync.infra.postgres.deal_queries import DealFilter, DealRow, get_deal, list_deals
 from chatsync.infra.postgres.tokens import Principal
+from chatsync.producers.errors import PublishUnavailable
 
 DETAIL_MESSAGES = 50
 AVATAR_URL_SECONDS = 3600
@@ -132,6 +137,35 @@ async def deal_messages(request: Request) -> Response:
     return JSONResponse(page.model_dump(mode="json"))
 
 
+@dataclass(frozen=True)
+class _DealRef:
+    deal_id: str
+    owner_user_id: int
+    chat_id: int
+    source: str
+    business_connection_id: str | None
+
+
+async def mark_read(request: Request) -> Response:
+    """Ask Telegram to mark the chat read (up to ``message_id``, or everything); the outcome
+    arrives as a ``deal.updated`` event with ``unread_count`` 0, on the WebSocket too."""
+    principal = await authenticate(request)
+    params = await body(request, ReadRequest)
+    deal = (await _visible_deal(request, principal)).deal
+    ref = _DealRef(deal["id"], deal["owner_user_id"], deal["chat_id"], deal["source"],
+                   deal["business_connection_id"])  # fmt: skip
+    state = request.app.state
+    try:
+        command_id = await request_read(state.publisher, state.settings, ref, params.message_id)
+    except CannotRequest as exc:
+        raise ApiError(422, "cannot_mark_read", str(exc)) from None
+    except PublishUnavailable:
+        raise ApiError(
+            503, "unavailable", "try again later", headers={"Retry-After": "1"}
+        ) from None
+    return JSONResponse(Accepted(command_id=command_id).model_dump(), 202)
+
+
 async def _visible_deal(request: Request, principal: Principal) -> DealRow:
     owner = None if principal.is_admin else principal.user_id
     row = await get_deal(request.app.state.engine, request.path_params["deal_id"], owner)
@@ -188,6 +222,11 @@ def routes(registry: Registry) -> list[Route]:
         registry.route(deal_detail, Operation(
             "/api/v1/deals/{deal_id}/", "GET", "A deal with its newest messages", "deals",
             DealDetailOut, errors=(404,), path_params=deal_param,
+        )),
+        registry.route(mark_read, Operation(
+            "/api/v1/deals/{deal_id}/read/", "POST", "Mark the chat read in Telegram", "deals",
+            Accepted, status=202, body=ReadRequest, errors=(400, 404, 422, 503),
+            path_params=deal_param,
         )),
         registry.route(deal_messages, Operation(
             "/api/v1/deals/{deal_id}/messages/", "GET", "A deal's messages, page by page", "deals",

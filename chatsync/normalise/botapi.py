@@ -1,4 +1,11 @@
-"""Adapter: a Bot API Business update (raw envelope) -> an Observation (pure)."""
+"""Adapter: a Bot API Business update (raw envelope) -> an Observation (pure).
+
+Besides Telegram's own updates it reads one record type of chatsync's: ``chatsync_read_marked``,
+written by the command executor after ``readBusinessMessage`` succeeded (Telegram sends no update
+for it). Its payload is ``{"business_connection_id", "chat": {"id"}, "message_id"}``; it becomes
+a read observation, keyed by its connection like every Business record, so it is ordered with
+the connection's messages.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,8 @@ from chatsync.normalise.errors import NormaliseError
 from chatsync.normalise.inputs import Profile
 from chatsync.normalise.messages import botapi_message, timestamp
 from chatsync.normalise.observations import ConnectionInfo, Observation
+
+READ_MARKED = "chatsync_read_marked"
 
 
 def observe_botapi(envelope: RawEnvelope) -> Observation | None:
@@ -36,7 +45,20 @@ def observe_botapi(envelope: RawEnvelope) -> Observation | None:
             kind="delete", connection_id=_connection_id(deleted),
             chat_id=_chat_id(deleted), message_ids=ids, occurred_at=envelope.received_at,
         )  # fmt: skip
+    if envelope.update_type == READ_MARKED:
+        return _read_marked(envelope)
     return None
+
+
+def _read_marked(envelope: RawEnvelope) -> Observation:
+    body = envelope.payload
+    message_id = body.get("message_id")
+    if not isinstance(message_id, int) or isinstance(message_id, bool):
+        raise NormaliseError(f"{READ_MARKED}.message_id must be an integer")
+    return Observation(
+        kind="read", connection_id=_connection_id(body), chat_id=_chat_id(body),
+        read_max_id=message_id, occurred_at=envelope.received_at,
+    )  # fmt: skip
 
 
 def _object(body: Any, name: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@ cursor pages that stay stable while deals arrive, message history with edits, er
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from chatsync.infra.postgres.tokens import principal_for, revoke_token
 from chatsync.infra.stack.stack import Stack
 from tests.integration.api_factories import Api, message, new_owner, running_api
+from tests.kafka_helpers import read_topic
 
 pytestmark = pytest.mark.integration
 DEALS = "/api/v1/deals/"
@@ -223,3 +225,27 @@ async def test_health_readiness_and_openapi(api: Api) -> None:
     page = await api.client.get("/docs/")
     assert page.status_code == 200
     assert "<code>/api/v1/deals/{deal_id}/messages/</code>" in page.text
+
+
+async def test_mark_read_puts_a_command_on_chat_commands(api: Api) -> None:
+    owner, [deal] = await _owner_with_deals(api, 1)
+    token = await api.store.token(owner)
+    headers = {"Authorization": f"Bearer {token}"}
+    response = await api.client.post(
+        f"{DEALS}{deal}/read/", json={"message_id": 1}, headers=headers
+    )
+    assert response.status_code == 202, response.text
+    command_id = response.json()["command_id"]
+    settings = api.app.state.settings
+    records = await read_topic(settings.kafka_bootstrap_servers, settings.topic_commands)
+    commands = [json.loads(r.value) for r in records]
+    [command] = [c for c in commands if c["command_id"] == command_id]
+    assert command["command_type"] == "mark_read"
+    assert command["deal_id"] == deal
+    other = await api.store.token(new_owner())
+    refused = await api.client.post(
+        f"{DEALS}{deal}/read/", json={}, headers={"Authorization": f"Bearer {other}"}
+    )
+    assert refused.status_code == 404
+    bad = await api.client.post(f"{DEALS}{deal}/read/", json={"message_id": 0}, headers=headers)
+    assert bad.status_code == 422
