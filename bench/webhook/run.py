@@ -16,50 +16,21 @@ import argparse
 import asyncio
 import json
 import os
-import socket
-import statistics
-import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import aiohttp
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench.load import figures, free_port, server
 from bench.report import emit
 from chatsync.infra.stack.stack import Stack
 from chatsync.producers.demo.scenario import stream_updates
 from chatsync.settings import load_settings
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET = "bench-webhook-secret"  # noqa: S105 - a throwaway value for the benchmark
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def _server(command: list[str], env: dict[str, str], port: int) -> Iterator[str]:
-    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/telegram/webhook/"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def _bodies(count: int, first_update_id: int) -> list[bytes]:
@@ -88,7 +59,7 @@ async def _closed_loop(url: str, bodies: list[bytes], concurrency: int) -> dict[
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-    return _figures(latencies, elapsed, failures)
+    return figures(latencies, elapsed, failures)
 
 
 async def _open_loop(url: str, bodies: list[bytes], rate: float) -> dict[str, float]:
@@ -111,18 +82,7 @@ async def _open_loop(url: str, bodies: list[bytes], rate: float) -> dict[str, fl
             tasks.append(asyncio.create_task(one(body, scheduled)))
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - started
-    return _figures(latencies, elapsed, failures)
-
-
-def _figures(latencies: list[float], elapsed: float, failures: int) -> dict[str, float]:
-    ordered = sorted(latencies)
-    return {
-        "requests": len(latencies),
-        "failures": failures,
-        "per_second": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(statistics.median(ordered) * 1000, 2),
-        "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 2),
-    }
+    return figures(latencies, elapsed, failures)
 
 
 async def _topic(servers: str, create: bool, name: str) -> None:
@@ -150,17 +110,19 @@ def main() -> None:
     env = {**os.environ, "TELEGRAM_WEBHOOK_SECRET": SECRET, "TOPIC_RAW_BOTAPI": topic,
            "LOG_LEVEL": "WARNING"}  # fmt: skip
     uvicorn_flags = ["--no-access-log", "--log-level", "warning"]
-    webhook_port, bare_port = _free_port(), _free_port()
+    webhook_port, bare_port = free_port(), free_port()
     n = args.requests
     try:
-        with _server([sys.executable, "-m", "uvicorn", "bench.webhook.bare:app", "--port",
-                      str(bare_port), *uvicorn_flags], env, bare_port) as bare_url:  # fmt: skip
+        with server([sys.executable, "-m", "uvicorn", "bench.webhook.bare:app", "--port",
+                      str(bare_port), *uvicorn_flags], env, bare_port) as bare_base:  # fmt: skip
+            bare_url = f"{bare_base}/telegram/webhook/"
             asyncio.run(_closed_loop(bare_url, _bodies(500, 1), args.concurrency))  # warm-up
             bare = asyncio.run(_closed_loop(bare_url, _bodies(n, 10**6), args.concurrency))
             bare_steady = asyncio.run(_open_loop(bare_url, _bodies(n // 2, 2 * 10**6),
                                                  bare["per_second"] * 0.7))  # fmt: skip
-        with _server([sys.executable, "-m", "chatsync", "api", "--port", str(webhook_port)],
-                     env, webhook_port) as webhook_url:  # fmt: skip
+        with server([sys.executable, "-m", "chatsync", "api", "--port", str(webhook_port)],
+                     env, webhook_port) as webhook_base:  # fmt: skip
+            webhook_url = f"{webhook_base}/telegram/webhook/"
             asyncio.run(_closed_loop(webhook_url, _bodies(500, 3 * 10**6), args.concurrency))
             hook = asyncio.run(_closed_loop(webhook_url, _bodies(n, 4 * 10**6), args.concurrency))
             steady_rate = hook["per_second"] * 0.7
