@@ -17,6 +17,7 @@ if ! command -v pg_ctl >/dev/null && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev
 fi
 command -v kcat >/dev/null || need_packages+=(kcat)
 command -v docker-compose >/dev/null || need_packages+=(docker-compose)
+[ -x /usr/bin/chromium ] || need_packages+=(chromium)  # browser tests (Playwright drives it)
 
 if [ ${#need_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from chatsync import __version__
-from chatsync.api import deals, health, status, sync
+from chatsync.api import deals, health, pages, status, sync
 from chatsync.api.admin import mount_admin
 from chatsync.api.docs import docs
 from chatsync.api.errors import ApiError, on_api_error, on_http_error, on_unexpected
@@ -86,6 +86,7 @@ def create_app(settings: Settings) -> Starlette:
         *deals.routes(registry),
         *sync.routes(registry),
         *status.routes(registry),
+        *pages.routes(),
     ]
     engine = create_engine(settings)  # builds a pool; connects on first use
     metrics = Metrics()

@@ -119,8 +119,10 @@ class _Apply:
         same_second_change = message.version == stored.version and _content(message) != _content(
             stored.content
         )
-        if newer or same_second_change:
+        if newer:
             self._edit(message)
+        elif same_second_change:  # Telegram dates have one-second steps: keep versions growing
+            self._edit(message.model_copy(update={"version": stored.version + 1}))
 
     def delete(self, message_id: int) -> None:
         stored = self.known.get(message_id)

@@ -246,3 +246,11 @@ def test_malformed_records_raise_normalise_error(feed: Feed) -> None:
 
 def test_unknown_update_types_are_ignored(feed: Feed) -> None:
     assert feed.send(shapes.future_update_type()) == []
+
+
+def test_an_edit_in_the_same_second_still_gets_a_newer_version(feed: Feed) -> None:
+    """Regression: the edit kept the original's version, so the DynamoDB sink ignored it."""
+    created = feed.send(_text(10, text="v1"))[0]
+    [edited, _] = feed.send(_edit(10, text="v2", edit_date=shapes.BASE_DATE))
+    assert edited.data.text == "v2"
+    assert edited.data.version == created.data.version + 1
