@@ -11,6 +11,7 @@ import click
 from chatsync import __version__
 from chatsync.agents.cli import worker
 from chatsync.agents.commands.cli import commands
+from chatsync.agents.sinks_cli import sinks
 from chatsync.api.cli import api
 from chatsync.api.tokens_cli import tokens
 from chatsync.errors import ChatsyncError
@@ -58,6 +59,7 @@ cli.add_command(webhook)
 cli.add_command(demo)
 cli.add_command(worker)
 cli.add_command(commands)
+cli.add_command(sinks)
 cli.add_command(telethon)
 cli.add_command(backfill)
 

@@ -46,6 +46,10 @@ class Measured:
     writes: int
     seconds: float  #: from the first record consumed to the last offset committed
 
+    def __add__(self, other: Measured) -> Measured:
+        return Measured(self.events + other.events, self.writes + other.writes,
+                        self.seconds + other.seconds)  # fmt: skip
+
     def figures(self, writes_name: str) -> dict[str, float]:
         return {
             "events": self.events,

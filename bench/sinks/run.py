@@ -6,11 +6,14 @@ items), side by side with a naive one-write-per-event baseline over the same top
    publishes them (key: deal id, or customer id). Not timed.
 2. Subject, one sink at a time: the real runner (``chatsync.agents.sinks``) with the default
    SINK_* options, from its first consumed record until its committed offsets reach the end of its
-   topics. PostgreSQL: the ``deals`` and ``customers`` tables, emptied first; DynamoDB: a table of
-   its own, plus the fully-synced marks in PostgreSQL.
+   topics. PostgreSQL: the ``deals`` and ``customers`` tables; DynamoDB: a new table, plus the
+   fully-synced marks in PostgreSQL.
 3. Baseline (``naive``): the same topics consumed the same way (same decode, a commit per fetched
    batch) but one write per event: an INSERT ... ON CONFLICT in its own transaction into copies of
-   the tables, and one PutItem per message event into another table.
+   the tables, and one PutItem per message event into another table (same client settings).
+4. Order, per store: subject, baseline, baseline, subject, each into empty tables with a new
+   consumer group. Other load on the machine drifts during a run; ABBA lets both sides see it.
+   The figures add up both runs of a side; ``*_run1``/``*_run2`` show the spread.
 
 The ratios compare events per second (what the topics need); the subject writes fewer rows than
 it reads events, since a batch keeps only the newest version of each deal, customer and message,
@@ -29,7 +32,8 @@ import asyncio
 import gc
 import time
 import uuid
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -48,9 +52,9 @@ from bench.sinks.naive import (
 from chatsync.agents.sinks import SinkRunner
 from chatsync.agents.sinks_cli import sink_runners
 from chatsync.events import CustomerCreated, CustomerUpdated
-from chatsync.infra.aws import dynamodb_client
 from chatsync.infra.db import create_engine
 from chatsync.infra.dynamodb import messages_table_definition
+from chatsync.infra.sinks.clients import sink_dynamodb_client
 from chatsync.infra.sinks.dynamodb import DynamoDBSink
 from chatsync.infra.sinks.policy import SinkOptions
 from chatsync.infra.sinks.postgres import PostgresSink
@@ -59,6 +63,9 @@ from chatsync.normalise.pipeline import MemoryNormaliser, NormalisedEvent
 from chatsync.producers.botapi.updates import botapi_envelope, describe_update
 from chatsync.producers.demo.scenario import stream_updates
 from chatsync.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
 
 TOPICS = ("topic_deals", "topic_customers", "topic_messages", "topic_dlq")
 
@@ -122,78 +129,115 @@ async def _subject(runner: SinkRunner, expected: int) -> Measured:
         await task
 
 
-async def _empty_tables(engine: AsyncEngine) -> None:
-    async with engine.begin() as connection:
-        await connection.execute(text("TRUNCATE deals, customers, deal_messages_stored"))
+@dataclass
+class _Bench:
+    """Each measurement: a new consumer group reads the topics from the start into empty tables."""
+
+    settings: Settings
+    engine: AsyncEngine
+    client: DynamoDBClient
+    expected: dict[str, int]
+    run: str
+    rounds: int = 0
+
+    async def subject(self, store: str) -> Measured:
+        settings = await self._fresh()
+        async with sink_runners(
+            settings,
+            (store,),
+            group_prefix=f"{self.run}-{self.rounds}-",
+            options=SinkOptions.from_settings(settings),
+        ) as [runner]:
+            return await _subject(runner, self.expected[store])  # fmt: skip
+
+    async def naive(self, store: str) -> Measured:
+        settings, group = await self._fresh(), f"{self.run}-{self.rounds}-naive-{store}"
+        servers, engine, expected = settings.kafka_bootstrap_servers, self.engine, self.expected
+        if store == "postgres":
+            deals, customers = await create_naive_tables(engine)
+            decoder = PostgresSink(engine, deals_topic=settings.topic_deals,
+                                   customers_topic=settings.topic_customers)  # fmt: skip
+            write = postgres_writer(engine, deals, customers)
+            return await consume_one_by_one(servers, group, decoder, write, expected[store])
+        table = settings.dynamodb_messages_table
+        messages = DynamoDBSink(self.client, engine, table=table,
+                                messages_topic=settings.topic_messages)  # fmt: skip
+        write = dynamodb_writer(self.client, table)
+        return await consume_one_by_one(servers, group, messages, write, expected[store])
+
+    async def _fresh(self) -> Settings:
+        """Empty PostgreSQL tables and a new DynamoDB table for the next measurement."""
+        self.rounds += 1
+        async with self.engine.begin() as connection:
+            await connection.execute(text("TRUNCATE deals, customers, deal_messages_stored"))
+        await drop_naive_tables(self.engine)
+        table = f"{self.run}-{self.rounds}"
+        await self.client.create_table(**messages_table_definition(table))
+        return self.settings.model_copy(update={"dynamodb_messages_table": table})
+
+    async def close(self) -> None:
+        for round_ in range(1, self.rounds + 1):
+            await self.client.delete_table(TableName=f"{self.run}-{round_}")
+        await drop_naive_tables(self.engine)
+        async with self.engine.begin() as connection:
+            await connection.execute(text("TRUNCATE deals, customers, deal_messages_stored"))
 
 
 async def _bench(settings: Settings, updates: int) -> dict[str, Any]:
     events = _events(updates)
-    total, messages = len(events), sum(e.event_type.startswith("message.") for e in events)
-    run = uuid.uuid4().hex[:8]
-    names = {field: f"bench.sinks.{run}.{field.removeprefix('topic_')}" for field in TOPICS}
-    subject_table, naive_table = f"bench-sinks-{run}", f"bench-sinks-naive-{run}"
-    settings = settings.model_copy(update={**names, "dynamodb_messages_table": subject_table})
+    messages = sum(e.event_type.startswith("message.") for e in events)
+    expected = {"postgres": len(events) - messages, "dynamodb": messages}
+    run = f"bench-sinks-{uuid.uuid4().hex[:8]}"
+    names = {field: f"{run}.{field.removeprefix('topic_')}" for field in TOPICS}
+    settings = settings.model_copy(update=names)
     engine = create_engine(settings, pool_size=4)
     await _topics(settings, list(names.values()), create=True)
+    subject: dict[str, float] = {}
+    baseline: dict[str, float] = {}
+    ratios: dict[str, float] = {}
     try:
-        async with dynamodb_client(settings) as client:
-            for table in (subject_table, naive_table):
-                await client.create_table(**messages_table_definition(table))
-            await _produce(settings, events)
-            del events  # the input is not the subject's: keep the collector off it (as the API)
-            gc.collect()
-            gc.freeze()
-            await _empty_tables(engine)
-            naive_deals, naive_customers = await create_naive_tables(engine)
-            options = SinkOptions.from_settings(settings)
-            prefix = f"bench-sinks-{run}-"
-            async with sink_runners(settings, group_prefix=prefix, options=options) as runners:
-                by_name = {runner.sink.name: runner for runner in runners}
-                pg = await _subject(by_name["postgres"], total - messages)
-                ddb = await _subject(by_name["dynamodb"], messages)
-            pg_decoder = PostgresSink(engine, deals_topic=settings.topic_deals,
-                                      customers_topic=settings.topic_customers)  # fmt: skip
-            ddb_decoder = DynamoDBSink(client, engine, table=naive_table,
-                                       messages_topic=settings.topic_messages)  # fmt: skip
-            servers = settings.kafka_bootstrap_servers
-            pg_naive = await consume_one_by_one(
-                servers, f"{prefix}naive-postgres", pg_decoder,
-                postgres_writer(engine, naive_deals, naive_customers), total - messages,
-            )  # fmt: skip
-            ddb_naive = await consume_one_by_one(
-                servers, f"{prefix}naive-dynamodb", ddb_decoder,
-                dynamodb_writer(client, naive_table), messages,
-            )  # fmt: skip
-            for table in (subject_table, naive_table):
-                await client.delete_table(TableName=table)
+        await _produce(settings, events)
+        del events  # the input is not the subject's: keep the collector off it (as the API)
+        gc.collect()
+        gc.freeze()
+        async with sink_dynamodb_client(settings) as client:
+            bench = _Bench(settings, engine, client, expected, run)
+            try:
+                for store, unit in (("postgres", "rows"), ("dynamodb", "items")):
+                    # ABBA: load from the other tenants of the machine drifts; both sides see it.
+                    s1, n1, n2, s2 = [await (bench.subject if side == "s" else bench.naive)(store)
+                                      for side in "snns"]  # fmt: skip
+                    subject |= _figures(store, unit, s1, s2)
+                    baseline |= _figures(store, unit, n1, n2)
+                    ratios[f"{store}_events_per_s"] = _rate(s1 + s2) / _rate(n1 + n2)
+            finally:
+                await bench.close()
     finally:
-        await drop_naive_tables(engine)
-        await _empty_tables(engine)
         await engine.dispose()
         await _topics(settings, list(names.values()), create=False)
     return {
-        "subject": {**_prefixed("postgres", pg.figures("rows")),
-                    **_prefixed("dynamodb", ddb.figures("items"))},
-        "baseline": {**_prefixed("postgres", pg_naive.figures("rows")),
-                     **_prefixed("dynamodb", ddb_naive.figures("items"))},
-        "ratios": {"postgres_events_per_s": _rate(pg) / _rate(pg_naive),
-                   "dynamodb_events_per_s": _rate(ddb) / _rate(ddb_naive)},
-        "params": {"updates": updates, "events": total, "message_events": messages,
-                   "partitions": settings.kafka_topic_partitions,
-                   "batch_max_records": options.batch_max_records,
-                   "batch_max_wait_ms": options.batch_max_wait_s * 1000,
+        "subject": subject, "baseline": baseline, "ratios": ratios,
+        "params": {"updates": updates, "events": sum(expected.values()),
+                   "message_events": messages, "partitions": settings.kafka_topic_partitions,
+                   **{k: v for k, v in asdict(SinkOptions.from_settings(settings)).items()
+                      if k.startswith("batch")},
+                   "order": "per store: subject, baseline, baseline, subject; figures of both runs",
                    "dynamodb": settings.dynamodb_endpoint_url or "AWS",
                    "postgres": "the stack's server (fsync on)"},
     }  # fmt: skip
 
 
+def _figures(store: str, unit: str, first: Measured, second: Measured) -> dict[str, float]:
+    both = first + second
+    return {
+        **{f"{store}_{key}": value for key, value in both.figures(unit).items()},
+        f"{store}_events_per_s_run1": round(_rate(first), 1),
+        f"{store}_events_per_s_run2": round(_rate(second), 1),
+    }
+
+
 def _rate(measured: Measured) -> float:
     return measured.events / measured.seconds
-
-
-def _prefixed(prefix: str, figures: dict[str, float]) -> dict[str, float]:
-    return {f"{prefix}_{key}": value for key, value in figures.items()}
 
 
 def main() -> None:
