@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from starlette.applications import Starlette
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
 
 from chatsync.api.app import create_app
 from chatsync.events import MessageData
