@@ -13,7 +13,9 @@ Python ceiling), plus the worker's peak memory and a check of its output against
    its group's committed offsets on the raw topic reach the end offsets and the output topics
    have stopped growing. Nothing is subtracted; start-up (time to the first committed offset) and
    the steady rate after it are reported too. RSS of the worker and its children is sampled from
-   /proc every 0.2 s.
+   /proc every 0.2 s; the CPU cores kept busy by the worker, the broker, this process and the
+   whole machine are reported for both sides, since on a small shared machine the rates depend
+   on what else runs.
 5. Correctness (not timed): the outputs are read back and their event ids compared with those
    ``MemoryNormaliser`` produces over the same records in partition order.
 
@@ -21,6 +23,7 @@ Everything this run created (topics, the worker's internal topics, its consumer 
 directory) is removed at the end, also on failure.
 
 Usage: .venv/bin/python -m bench.normalise.run [--updates 200000] [--profile /tmp/worker.txt]
+       [--worker-log-level WARNING]
 Needs the local stack (`chatsync infra up`; started here when it is not running).
 """
 
@@ -262,41 +265,54 @@ class Figures:
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _tree_usage(root: int) -> tuple[int, float]:
-    """Resident bytes and CPU seconds (user + system, reaped children included) of ``root`` and
-    all its descendants; zeros once it is gone."""
-    stats: dict[int, list[str]] = {}
+def descendants(root: int) -> list[int]:
+    """``root`` and every process below it (a scan of /proc: a few ms, so done now and then)."""
     children: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
-            fields = Path("/proc", entry.name, "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
+            parent = int(Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
             continue
-        stats[int(entry.name)] = fields
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-    rss, ticks, stack = 0, 0, [root]
+        children.setdefault(parent, []).append(int(entry.name))
+    found, stack = [], [root]
     while stack:
         pid = stack.pop()
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            rss += int(Path("/proc", str(pid), "statm").read_text().split()[1]) * PAGE_SIZE
-            ticks += sum(int(value) for value in stats[pid][11:15])  # utime stime cutime cstime
+        found.append(pid)
         stack.extend(children.get(pid, ()))
+    return found
+
+
+def usage(pids: list[int]) -> tuple[int, float]:
+    """Resident bytes and CPU seconds (user + system, reaped children included) of ``pids``;
+    a process that is gone counts zero."""
+    rss, ticks = 0, 0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path("/proc", str(pid), "stat").read_text().rsplit(")", 1)[1].split()
+            ticks += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+            rss += int(Path("/proc", str(pid), "statm").read_text().split()[1]) * PAGE_SIZE
     return rss, ticks / CLOCK_TICKS
 
 
 class ProcessSampler:
     """Peak RSS and CPU time of a process tree, sampled from /proc every ``SAMPLE_S`` in a
-    thread (so the benchmark's own event loop cannot delay a sample)."""
+    thread (so the benchmark's own event loop cannot delay a sample). The tree is looked up
+    again every ``RESCAN_EVERY`` samples."""
+
+    RESCAN_EVERY = 25
 
     def __init__(self, pid: int) -> None:
         self.pid, self.peak_rss, self.cpu_s, self.samples = pid, 0, 0.0, 0
+        self.pids = [pid]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sampler", daemon=True)
 
     def sample(self) -> None:
-        rss, cpu_s = _tree_usage(self.pid)
+        if self.samples % self.RESCAN_EVERY == 0:
+            self.pids = descendants(self.pid)
+        rss, cpu_s = usage(self.pids)
         self.peak_rss, self.cpu_s = max(self.peak_rss, rss), max(self.cpu_s, cpu_s)
         self.samples += 1
 
@@ -343,8 +359,9 @@ class CpuSnapshot:
     bench: float
 
     @classmethod
-    def take(cls, broker: int | None, worker: int | None = None) -> CpuSnapshot:
-        worker_s = _tree_usage(worker)[1] if worker is not None else 0.0
+    def take(cls, broker: int | None, worker: list[int] | None = None) -> CpuSnapshot:
+        """Now; ``worker``: the pids of the worker's tree (``ProcessSampler.pids``)."""
+        worker_s = usage(worker)[1] if worker else 0.0
         return cls(time.perf_counter(), _machine_busy_s(), _cpu_s(broker), worker_s,
                    time.process_time())  # fmt: skip
 
@@ -485,8 +502,8 @@ class Progress:
 
 async def watch_worker(
     process: subprocess.Popen[bytes], progress: Progress, run: WorkerRun, total: int,
-    log_path: Path, *, startup_timeout: float, stall_timeout: float, broker: int | None,
-    on_first_commit: Callable[[], None] | None = None,
+    log_path: Path, sampler: ProcessSampler, *, startup_timeout: float, stall_timeout: float,
+    broker: int | None, on_first_commit: Callable[[], None] | None = None,
 ) -> None:  # fmt: skip
     """Poll until the worker has committed every raw record and its outputs stopped growing."""
     changed_at, last_state, said_at = run.started, None, run.started
@@ -501,7 +518,7 @@ async def watch_worker(
         outputs = await progress.output_sizes()
         if run.first_commit_at is None and raw_done:
             run.first_commit_at, run.first_committed = now, raw_done
-            run.cpu_first = CpuSnapshot.take(broker, process.pid)
+            run.cpu_first = CpuSnapshot.take(broker, sampler.pids)
             if on_first_commit is not None:
                 on_first_commit()
         progressed = outputs != run.outputs
@@ -510,7 +527,7 @@ async def watch_worker(
         if outputs != run.outputs:
             run.outputs, run.outputs_grew_at = outputs, now
         if progressed and run.first_commit_at is not None:
-            run.cpu_last = CpuSnapshot.take(broker, process.pid)
+            run.cpu_last = CpuSnapshot.take(broker, sampler.pids)
         state = (raw_done, sum(committed.values()), tuple(outputs.values()))
         if state != last_state:
             last_state, changed_at = state, now
@@ -564,7 +581,7 @@ async def subject(
                 try:
                     with ProcessSampler(process.pid) as sampler:
                         await watch_worker(
-                            process, progress, run, total, log_path,
+                            process, progress, run, total, log_path, sampler,
                             startup_timeout=args.startup_timeout,
                             stall_timeout=args.stall_timeout, broker=broker,
                             on_first_commit=first_commit,
@@ -769,6 +786,8 @@ def main() -> None:
         asyncio.run(bench(settings, args))
     except BenchError as error:
         sys.exit(f"bench.normalise: {error}")
+    except (KafkaError, TimeoutError) as error:
+        sys.exit(f"bench.normalise: Kafka at {settings.kafka_bootstrap_servers} failed: {error!r}")
 
 
 if __name__ == "__main__":

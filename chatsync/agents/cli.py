@@ -15,4 +15,7 @@ def worker(ctx: click.Context) -> None:
     """Normalise tg.raw.* into chat.deals, chat.customers and chat.messages (exactly once)."""
     settings: Settings = ctx.obj["settings"]
     app = create_worker_app(settings)
-    Worker(app, loglevel=settings.log_level.lower(), quiet=True).execute_from_commandline()
+    runner = Worker(app, loglevel=settings.log_level.lower(), quiet=True)
+    # Faust's terminal spinner sets the root logger to DEBUG: every record would build log lines.
+    runner.spinner = None
+    runner.execute_from_commandline()
