@@ -68,8 +68,8 @@ cli.add_command(backfill)
 @click.option("--demo-rate", default=10.0, show_default=True, help="Demo updates per second.")
 @click.pass_context
 def run(ctx: click.Context, demo_rate: float) -> None:
-    """Run chatsync on this machine: the worker, the API and webhook, plus the demo feed when no
-    TELEGRAM_BOT_TOKEN is set (or polling when there is a token but no TELEGRAM_WEBHOOK_URL)."""
+    """Run chatsync on this machine: the worker, the sinks, the API and webhook, plus the demo
+    feed when no TELEGRAM_BOT_TOKEN is set (or polling with a token but no TELEGRAM_WEBHOOK_URL)."""
     asyncio.run(run_all(ctx.obj["settings"], demo_rate=demo_rate))
 
 

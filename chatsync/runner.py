@@ -1,6 +1,7 @@
 """`chatsync run`: everything one machine needs.
 
-The worker runs as a child process (Faust wants its own event loop and signals); the API (with
+The worker and the sinks run as child processes (Faust wants its own event loop and signals);
+the API (with
 the webhook) runs here. Without TELEGRAM_BOT_TOKEN the bundled demo feed is posted through the
 webhook once the API answers; with a token and no TELEGRAM_WEBHOOK_URL the polling producer
 fetches updates. When no TELEGRAM_WEBHOOK_SECRET is set, one is generated for this run.
@@ -38,7 +39,10 @@ async def run_all(settings: Settings, *, demo_rate: float = 10.0) -> None:
         create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None,
         access_log=False,
     ))  # fmt: skip
-    worker = await asyncio.create_subprocess_exec(sys.executable, "-m", "chatsync", "worker")
+    children = [
+        await asyncio.create_subprocess_exec(sys.executable, "-m", "chatsync", command)
+        for command in ("worker", "sinks")
+    ]
     companions: list[asyncio.Task[None]] = []
     if settings.telegram_bot_token is None:
         log.info("no TELEGRAM_BOT_TOKEN: posting the demo feed through the webhook")
@@ -51,9 +55,11 @@ async def run_all(settings: Settings, *, demo_rate: float = 10.0) -> None:
     try:
         await server.serve()
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            worker.terminate()
-        await worker.wait()
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                child.terminate()
+        for child in children:
+            await child.wait()
         for task in companions:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     worker_store: str = "rocksdb://"
     worker_commit_interval_ms: int = Field(1000, ge=10, le=60_000)
 
+    # Sinks (chatsync sinks)
+    sink_batch_max_records: int = Field(5000, ge=1, le=100_000)
+    sink_batch_max_wait_ms: int = Field(500, ge=0, le=60_000)
+    sink_retry_initial_ms: int = Field(200, ge=1, le=60_000)
+    sink_retry_max_ms: int = Field(30_000, ge=1, le=3_600_000)
+
     # Commands (chatsync commands)
     commands_app_id: str = "chatsync-commands"
     commands_botapi_rate: float = Field(10.0, gt=0, le=1000)

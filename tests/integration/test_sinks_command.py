@@ -20,12 +20,6 @@ from tests.integration.test_sinks_harness import SinkRun, TopicFactory, demo_eve
 
 pytestmark = pytest.mark.integration
 Process = subprocess.Popen[bytes]
-# Until `sinks` is registered in chatsync/cli.py, the command is invoked as the CLI group does.
-COMMAND = (
-    "from chatsync.agents.sinks_cli import sinks; from chatsync.logs import configure_logging; "
-    "from chatsync.settings import load_settings; s = load_settings(); configure_logging(s); "
-    "sinks(obj={'settings': s}, prog_name='chatsync sinks')"
-)
 
 
 @pytest.fixture
@@ -42,8 +36,8 @@ def _start(run: SinkRun, *args: str) -> Process:
            "DYNAMODB_MESSAGES_TABLE": s.dynamodb_messages_table}  # fmt: skip
     log = (ROOT / "var" / "test-sinks-command.log").open("ab")
     with log:
-        return subprocess.Popen([sys.executable, "-c", COMMAND, *args], env=env, cwd=ROOT,
-                                stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        return subprocess.Popen([sys.executable, "-m", "chatsync", "sinks", *args], env=env,
+                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
 
 
 async def _drained(run: SinkRun, process: Process, groups: dict[str, tuple[str, ...]]) -> None:

@@ -172,4 +172,13 @@ class DynamoDBSink(BatchingSink[MessageEvent]):
 
 
 async def _gather(calls: Iterable[Awaitable[R]]) -> list[R]:
-    return list(await asyncio.gather(*calls))
+    """All results; when one call fails, the others are cancelled and awaited before the error
+    propagates, so no request of a failed flush is still in flight when the batch is retried."""
+    tasks = [asyncio.ensure_future(call) for call in calls]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
