@@ -21,6 +21,11 @@ from chatsync.producers.botapi.cli import polling, webhook
 from chatsync.producers.demo.cli import demo
 from chatsync.producers.telethon.backfill_cli import backfill
 from chatsync.producers.telethon.cli import telethon
+from chatsync.replay.archive_cli import archive
+from chatsync.replay.export.cli import import_export
+from chatsync.replay.replay_cli import replay_command
+from chatsync.replay.reprocess_cli import reprocess
+from chatsync.replay.topics_cli import topics
 from chatsync.runner import run_all
 from chatsync.settings import load_settings
 
@@ -62,6 +67,11 @@ cli.add_command(commands)
 cli.add_command(sinks)
 cli.add_command(telethon)
 cli.add_command(backfill)
+cli.add_command(archive)
+cli.add_command(replay_command)
+cli.add_command(reprocess)
+cli.add_command(import_export)
+cli.add_command(topics)
 
 
 @cli.command()

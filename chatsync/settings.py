@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     sink_retry_initial_ms: int = Field(200, ge=1, le=60_000)
     sink_retry_max_ms: int = Field(30_000, ge=1, le=3_600_000)
 
+    # Raw archive (chatsync archive) and the replay tools
+    archive_group: str = "chatsync-archiver"
+    archive_prefix: str = "raw"
+    archive_max_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+    archive_max_span_s: int = Field(3600, ge=1)
+    archive_idle_flush_s: int = Field(60, ge=0)
+
     # Commands (chatsync commands)
     commands_app_id: str = "chatsync-commands"
     commands_botapi_rate: float = Field(10.0, gt=0, le=1000)
