@@ -10,6 +10,7 @@ run starts in a second or two).
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -35,6 +36,13 @@ def stack_environment() -> dict[str, str]:
         "S3_ENDPOINT_URL": f"http://127.0.0.1:{9000 + PORT_OFFSET}",
         "API_PORT": str(8080 + PORT_OFFSET),
     }
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now (for API processes the tests start)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -34,10 +34,13 @@ def _client(
     return session.client(service, endpoint_url=endpoint, config=config)
 
 
-def dynamodb_client(settings: Settings) -> AbstractAsyncContextManager[DynamoDBClient]:
-    """A DynamoDB client context (DYNAMODB_ENDPOINT_URL, or AWS itself when unset)."""
+def dynamodb_client(
+    settings: Settings, config: AioConfig | None = None
+) -> AbstractAsyncContextManager[DynamoDBClient]:
+    """A DynamoDB client context (DYNAMODB_ENDPOINT_URL, or AWS itself when unset); ``config``
+    replaces the default retry and validation settings (the sink tunes its own)."""
     client: AbstractAsyncContextManager[DynamoDBClient] = _client(
-        settings, "dynamodb", settings.dynamodb_endpoint_url, _DYNAMODB_CONFIG
+        settings, "dynamodb", settings.dynamodb_endpoint_url, config or _DYNAMODB_CONFIG
     )
     return client
 

@@ -4,7 +4,6 @@ real stack: whatever the generated input, no route answers with a 5xx."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 from chatsync.infra.stack.stack import Stack
-from tests.conftest import stack_environment
+from tests.conftest import free_port, stack_environment
 
 pytestmark = pytest.mark.e2e
 
@@ -28,12 +27,6 @@ pytestmark = pytest.mark.e2e
 class LiveApi:
     base_url: str
     token: str
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _chatsync(env: dict[str, str], *args: str) -> str:
@@ -50,7 +43,7 @@ def _chatsync(env: dict[str, str], *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def live_api(local_stack: Stack) -> Iterator[LiveApi]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, **stack_environment(), "API_PORT": str(port), "LOG_LEVEL": "WARNING"}
     token = _chatsync(env, "tokens", "create", "--user-id", "424242").strip().splitlines()[-1]
     server = subprocess.Popen([sys.executable, "-m", "chatsync", "api"], env=env)

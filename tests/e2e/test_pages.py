@@ -21,7 +21,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -49,7 +48,7 @@ from chatsync.producers.botapi.updates import botapi_envelope, describe_update
 from chatsync.producers.demo.scenario import demo_updates
 from chatsync.producers.demo.shapes import business_message, private_chat, update, user
 from chatsync.settings import Settings
-from tests.conftest import ROOT, stack_environment
+from tests.conftest import ROOT, free_port, stack_environment
 from tests.kafka_helpers import read_topic
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -94,12 +93,6 @@ api_cli.create_app = create_app
 sys.argv = ["chatsync", "api"]
 main()
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -289,7 +282,7 @@ async def system(local_stack: Stack) -> AsyncIterator[System]:
                                        "kafka_topic_partitions": 2})  # fmt: skip
     async with dynamodb_client(settings) as client:
         await client.create_table(**messages_table_definition(settings.dynamodb_messages_table))
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ, **stack_environment(),
         **{name.upper(): value for name, value in topics.items()},

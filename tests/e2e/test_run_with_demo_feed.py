@@ -8,7 +8,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
@@ -18,16 +17,10 @@ import pytest
 from chatsync.envelopes import RawEnvelope
 from chatsync.infra.stack.stack import Stack
 from chatsync.producers.demo.scenario import demo_updates
-from tests.conftest import stack_environment
+from tests.conftest import free_port, stack_environment
 from tests.kafka_helpers import read_topic
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_run_posts_the_demo_feed_into_kafka_exactly_once(
@@ -46,7 +39,7 @@ async def test_run_posts_the_demo_feed_into_kafka_exactly_once(
     }
     env = {
         **os.environ, **stack_environment(), **topics, "TOPIC_RAW_BOTAPI": raw_topic,
-        "API_PORT": str(_free_port()), "LOG_LEVEL": "INFO", "KAFKA_TOPIC_PARTITIONS": "4",
+        "API_PORT": str(free_port()), "LOG_LEVEL": "INFO", "KAFKA_TOPIC_PARTITIONS": "4",
         "WORKER_APP_ID": f"e2e-{raw_topic}",
     }  # fmt: skip
     env.pop("TELEGRAM_BOT_TOKEN", None)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -27,7 +26,7 @@ from chatsync.infra.stack.stack import Stack
 from chatsync.normalise.pipeline import MemoryNormaliser
 from chatsync.producers.botapi.updates import botapi_envelope, describe_update
 from chatsync.producers.demo.scenario import stream_updates
-from tests.conftest import stack_environment
+from tests.conftest import free_port, stack_environment
 
 pytestmark = pytest.mark.integration
 
@@ -80,14 +79,8 @@ def _events(count: int, owners: int = 2) -> tuple[list[int], list[dict[str, Any]
     return sorted({e["owner_user_id"] for e in events}), events
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _start_api(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "chatsync", "api"], env={**env, "API_PORT": str(port)}
     )

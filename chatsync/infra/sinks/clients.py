@@ -16,9 +16,9 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
-import aioboto3
 from aiobotocore.config import AioConfig
 
+from chatsync.infra.aws import dynamodb_client
 from chatsync.settings import Settings
 
 if TYPE_CHECKING:
@@ -35,12 +35,4 @@ SINK_DYNAMODB_CONFIG = AioConfig(
 
 def sink_dynamodb_client(settings: Settings) -> AbstractAsyncContextManager[DynamoDBClient]:
     """A DynamoDB client context for the sink (DYNAMODB_ENDPOINT_URL, or AWS when unset)."""
-    session = aioboto3.Session(
-        aws_access_key_id=settings.aws_access_key_id,
-        aws_secret_access_key=settings.aws_secret_access_key.get_secret_value(),
-        region_name=settings.aws_region,
-    )
-    client: AbstractAsyncContextManager[DynamoDBClient] = session.client(
-        "dynamodb", endpoint_url=settings.dynamodb_endpoint_url, config=SINK_DYNAMODB_CONFIG
-    )
-    return client
+    return dynamodb_client(settings, SINK_DYNAMODB_CONFIG)
