@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     worker_app_id: str = "chatsync-worker"
     worker_store: str = "rocksdb://"
     worker_commit_interval_ms: int = Field(1000, ge=10, le=60_000)
+    worker_batch_size: int = Field(500, ge=1, le=100_000)
+    worker_batch_wait_ms: int = Field(10, ge=1, le=10_000)
 
     # Sinks (chatsync sinks)
     sink_batch_max_records: int = Field(5000, ge=1, le=100_000)

@@ -1,16 +1,17 @@
 """The agents: Faust plumbing around the pure stages of ``chatsync.normalise``.
 
-Each agent reads one record, runs its stage, sends what the stage produced, waits until Kafka
-acknowledged it, and only then applies the stage's table writes (see ``chatsync.agents.app`` for
-why). A record a stage cannot process goes to the DLQ with its original bytes, logged once, and
-the partition keeps flowing.
+Each agent takes a batch of records (up to WORKER_BATCH_SIZE, or what arrived within
+WORKER_BATCH_WAIT_MS), runs its stage over each record, sends what the stage produced, waits once
+until Kafka acknowledged all of it, and only then applies the batch's table writes (see
+``chatsync.agents.app`` for why). A record a stage cannot process goes to the DLQ with its
+original bytes, logged once, and the partition keeps flowing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import faust
@@ -21,9 +22,10 @@ from chatsync.events import CustomerCreated, CustomerUpdated
 from chatsync.normalise.deals import DealOrMessageEvent
 from chatsync.normalise.errors import NormaliseError
 from chatsync.normalise.inputs import CustomerInput, DealInput
-from chatsync.normalise.pipeline import Normaliser, Staged
+from chatsync.normalise.pipeline import Normaliser, Staged, StageEvents, StageOne
 from chatsync.settings import Settings
-from chatsync.tables.state import TableState, declare_tables
+from chatsync.tables.held import HeldWrites
+from chatsync.tables.state import TableState, declare_tables, write_in_context_of
 
 log = logging.getLogger(__name__)
 # What a bad record raises in the pure stages (a bug elsewhere propagates and stops the worker).
@@ -77,55 +79,77 @@ class Outputs:
         await self.dlq.send(key=event.key, value=event.value, headers=headers)
 
 
-async def _acknowledged(sends: list[Awaitable[Any]], staged: Staged) -> None:
-    """Wait for Kafka's acknowledgement of everything sent, then apply the stage's writes."""
-    if staged.writes:
+Stage = Callable[[faust.EventT[bytes]], Staged]
+Publish = Callable[[Any], Awaitable[list[Awaitable[Any]]]]
+
+
+async def run_in_batches(
+    stream: faust.StreamT[bytes], name: str, held: HeldWrites, stage: Stage, publish: Publish,
+    outputs: Outputs, settings: Settings,
+) -> AsyncIterator[None]:  # fmt: skip
+    """Run ``stage`` over batches of records: each record's writes are held (later records of the
+    batch read them), everything the batch produced is sent and acknowledged at once, then the
+    held writes reach the tables; Faust commits the batch's offsets after that."""
+    within = settings.worker_batch_wait_ms / 1000
+    batches = stream.take_events(settings.worker_batch_size, within=within)  # type: ignore[attr-defined]
+    async for batch in batches:
+        sends: list[Awaitable[Any]] = []
+        for event in batch:
+            held.tag = event
+            try:
+                staged = stage(event)
+            except BAD_RECORD as error:
+                await outputs.dead_letter(name, event, error)
+                continue
+            sends.extend(await publish(staged))
+            staged.commit()
         await asyncio.gather(*sends)
-    staged.commit()
+        held.flush(write_in_context_of)
+        yield None
 
 
 def register_agents(app: faust.App, settings: Settings) -> None:
     outputs = Outputs(app, settings)
-    normaliser = Normaliser(TableState(declare_tables(app, settings.kafka_topic_partitions)))
+    tables = TableState(declare_tables(app, settings.kafka_topic_partitions))
     raw = raw_topic(app, settings.topic_raw_botapi, settings.topic_raw_mtproto)
 
-    @app.agent(raw, name="resolve")
-    async def resolve(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for event in stream.events():
+    def agent(topic: faust.TopicT, name: str, stage: Callable[[Normaliser], Stage],
+              publish: Publish, dlq_stage: str) -> None:  # fmt: skip
+        held = HeldWrites(tables)  # each agent holds the writes of its own batch
+        run_stage = stage(Normaliser(held))
+
+        async def process(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+            async for _ in run_in_batches(stream, dlq_stage, held, run_stage, publish, outputs,
+                                          settings):  # fmt: skip
+                yield None
+
+        app.agent(topic, name=name)(process)
+
+    def resolve(normaliser: Normaliser) -> Stage:
+        def run(event: faust.EventT[bytes]) -> StageOne:
             message = event.message
-            try:
-                staged = normaliser.stage_one(event.value, message.topic, message.partition,
-                                              message.offset)  # fmt: skip
-            except BAD_RECORD as error:
-                await outputs.dead_letter("normalise", event, error)
-                continue
-            sends = [
-                await outputs.internal(outputs.deal_inputs, d.deal_id, d) for d in staged.deals
-            ]
-            for customer in staged.customers:
-                key = str(customer.profile.user_id)
-                sends.append(await outputs.internal(outputs.customer_inputs, key, customer))
-            await _acknowledged(sends, staged)
-            yield None
+            return normaliser.stage_one(event.value, message.topic, message.partition,
+                                        message.offset)  # fmt: skip
 
-    @app.agent(outputs.deal_inputs, name="deals")
-    async def deals(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for event in stream.events():
-            try:
-                staged = normaliser.stage_two(DealInput.model_validate_json(event.value))
-            except BAD_RECORD as error:
-                await outputs.dead_letter("deals", event, error)
-                continue
-            await _acknowledged([await outputs.event(e) for e in staged.events], staged)
-            yield None
+        return run
 
-    @app.agent(outputs.customer_inputs, name="customers")
-    async def customers(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for event in stream.events():
-            try:
-                staged = normaliser.stage_three(CustomerInput.model_validate_json(event.value))
-            except BAD_RECORD as error:
-                await outputs.dead_letter("customers", event, error)
-                continue
-            await _acknowledged([await outputs.event(e) for e in staged.events], staged)
-            yield None
+    async def publish_inputs(staged: StageOne) -> list[Awaitable[Any]]:
+        sends = [await outputs.internal(outputs.deal_inputs, d.deal_id, d) for d in staged.deals]
+        for customer in staged.customers:
+            key = str(customer.profile.user_id)
+            sends.append(await outputs.internal(outputs.customer_inputs, key, customer))
+        return sends
+
+    def deals(normaliser: Normaliser) -> Stage:
+        return lambda event: normaliser.stage_two(DealInput.model_validate_json(event.value))
+
+    def customers(normaliser: Normaliser) -> Stage:
+        return lambda event: normaliser.stage_three(CustomerInput.model_validate_json(event.value))
+
+    async def publish_events(staged: StageEvents) -> list[Awaitable[Any]]:
+        return [await outputs.event(event) for event in staged.events]
+
+    # The stage names in the DLQ headers are a documented contract (README, chatsync.dlq).
+    agent(raw, "resolve", resolve, publish_inputs, dlq_stage="normalise")
+    agent(outputs.deal_inputs, "deals", deals, publish_events, dlq_stage="deals")
+    agent(outputs.customer_inputs, "customers", customers, publish_events, dlq_stage="customers")

@@ -7,9 +7,12 @@ worker restores exactly the state of its partitions.
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import faust
+import faust.streams
 from pydantic import BaseModel
 
 from chatsync.normalise.connections import ConnectionState
@@ -27,6 +30,17 @@ def declare_tables(app: faust.App, partitions: int) -> dict[str, Any]:
         name: app.Table(name, partitions=partitions, key_type=bytes, value_type=bytes)
         for name in names
     }
+
+
+def write_in_context_of(event: faust.EventT[Any], write: Callable[[], None]) -> None:
+    """Run ``write`` as if ``event`` were the record being processed: Faust takes the changelog
+    partition and the store of a table write from its current-event context variable, and a batch
+    applies its writes after the stream has moved on."""
+    token = faust.streams._current_event.set(weakref.ref(event))
+    try:
+        write()
+    finally:
+        faust.streams._current_event.reset(token)
 
 
 class TableState:
