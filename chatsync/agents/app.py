@@ -22,13 +22,19 @@ Topology (every topic has KAFKA_TOPIC_PARTITIONS partitions):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import faust
 
-from chatsync.agents.normalise import register_agents
+from chatsync.agents.normalise import Outputs, register_agents
 from chatsync.settings import Settings
 
 
-def create_worker_app(settings: Settings) -> faust.App:
+def create_worker_app(
+    settings: Settings, outputs: Callable[[faust.App], Outputs] | None = None
+) -> faust.App:
+    """The worker's app; ``outputs`` replaces its output topics (the Faust-level tests pass
+    in-memory channels)."""
     datadir = settings.var_dir / "worker" / settings.worker_app_id
     datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     brokers = [
@@ -52,5 +58,5 @@ def create_worker_app(settings: Settings) -> faust.App:
         key_serializer="raw",
         value_serializer="raw",
     )
-    register_agents(app, settings)
+    register_agents(app, settings, outputs(app) if outputs else None)
     return app

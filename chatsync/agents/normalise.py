@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import faust
@@ -38,20 +39,32 @@ def raw_topic(app: faust.App, *names: str, **options: Any) -> faust.TopicT:
                      value_serializer="raw", **options)  # fmt: skip
 
 
+@dataclass(frozen=True)
 class Outputs:
-    """Where the agents send: the normalised topics, the internal hops and the DLQ."""
+    """Where the agents send: the normalised topics, the internal hops and the DLQ (channels
+    instead of topics in the Faust-level tests)."""
 
-    def __init__(self, app: faust.App, settings: Settings) -> None:
+    deal_inputs: faust.ChannelT[bytes]
+    customer_inputs: faust.ChannelT[bytes]
+    deals: faust.ChannelT[bytes]
+    messages: faust.ChannelT[bytes]
+    customers: faust.ChannelT[bytes]
+    dlq: faust.ChannelT[bytes]
+
+    @classmethod
+    def topics(cls, app: faust.App, settings: Settings) -> Outputs:
         partitions = settings.kafka_topic_partitions
         prefix = settings.worker_app_id
-        self.deal_inputs = raw_topic(app, f"{prefix}-deal-inputs", internal=True,
-                                     partitions=partitions)  # fmt: skip
-        self.customer_inputs = raw_topic(app, f"{prefix}-customer-inputs", internal=True,
-                                         partitions=partitions)  # fmt: skip
-        self.deals = raw_topic(app, settings.topic_deals)
-        self.messages = raw_topic(app, settings.topic_messages)
-        self.customers = raw_topic(app, settings.topic_customers)
-        self.dlq = raw_topic(app, settings.topic_dlq)
+        return cls(
+            deal_inputs=raw_topic(app, f"{prefix}-deal-inputs", internal=True,
+                                  partitions=partitions),
+            customer_inputs=raw_topic(app, f"{prefix}-customer-inputs", internal=True,
+                                      partitions=partitions),
+            deals=raw_topic(app, settings.topic_deals),
+            messages=raw_topic(app, settings.topic_messages),
+            customers=raw_topic(app, settings.topic_customers),
+            dlq=raw_topic(app, settings.topic_dlq),
+        )  # fmt: skip
 
     async def event(
         self, event: DealOrMessageEvent | CustomerCreated | CustomerUpdated
@@ -65,7 +78,9 @@ class Outputs:
         return await topic.send(key=key.encode(), value=event.model_dump_json().encode(),
                                 headers={"event_type": event.event_type.encode()})  # fmt: skip
 
-    async def internal(self, topic: faust.TopicT, key: str, value: BaseModel) -> Awaitable[Any]:
+    async def internal(
+        self, topic: faust.ChannelT[bytes], key: str, value: BaseModel
+    ) -> Awaitable[Any]:
         return await topic.send(key=key.encode(), value=value.model_dump_json().encode())
 
     async def dead_letter(self, stage: str, event: faust.EventT[bytes], error: Exception) -> None:
@@ -108,12 +123,17 @@ async def run_in_batches(
         yield None
 
 
-def register_agents(app: faust.App, settings: Settings) -> None:
-    outputs = Outputs(app, settings)
+def register_agents(
+    app: faust.App, settings: Settings, outputs: Outputs | None = None
+) -> dict[str, faust.types.AgentT[Any]]:
+    """The three agents (by name), sending to ``outputs`` (by default the configured topics)."""
+    outputs = outputs or Outputs.topics(app, settings)
     tables = TableState(declare_tables(app, settings.kafka_topic_partitions))
     raw = raw_topic(app, settings.topic_raw_botapi, settings.topic_raw_mtproto)
 
-    def agent(topic: faust.TopicT, name: str, stage: Callable[[Normaliser], Stage],
+    agents: dict[str, faust.types.AgentT[Any]] = {}
+
+    def agent(topic: faust.ChannelT[bytes], name: str, stage: Callable[[Normaliser], Stage],
               publish: Publish, dlq_stage: str) -> None:  # fmt: skip
         held = HeldWrites(tables)  # each agent holds the writes of its own batch
         run_stage = stage(Normaliser(held))
@@ -123,7 +143,7 @@ def register_agents(app: faust.App, settings: Settings) -> None:
                                           settings):  # fmt: skip
                 yield None
 
-        app.agent(topic, name=name)(process)
+        agents[name] = app.agent(topic, name=name)(process)
 
     def resolve(normaliser: Normaliser) -> Stage:
         def run(event: faust.EventT[bytes]) -> StageOne:
@@ -153,3 +173,4 @@ def register_agents(app: faust.App, settings: Settings) -> None:
     agent(raw, "resolve", resolve, publish_inputs, dlq_stage="normalise")
     agent(outputs.deal_inputs, "deals", deals, publish_events, dlq_stage="deals")
     agent(outputs.customer_inputs, "customers", customers, publish_events, dlq_stage="customers")
+    return agents
