@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import random
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
+from botocore.exceptions import BotoCoreError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -67,14 +70,27 @@ WAIT_S = 60  # a guard against a hang, not a measurement
 
 
 class CountingS3:
-    """The real S3 client, counting uploads."""
+    """The real S3 client, counting uploads (``puts``: every attempt; ``uploaded``: the answered
+    ones, per key) and requests that found no server (``unreachable``)."""
 
     def __init__(self, client: S3Client) -> None:
-        self.client, self.puts = client, 0
+        self.client, self.puts, self.uploaded, self.unreachable = client, 0, Counter[str](), 0
 
     async def put_object(self, **request: Any) -> Any:
         self.puts += 1
-        return await self.client.put_object(**request)
+        answer = await self._counted(self.client.put_object(**request))
+        self.uploaded[request["Key"]] += 1
+        return answer
+
+    async def head_object(self, **request: Any) -> Any:
+        return await self._counted(self.client.head_object(**request))
+
+    async def _counted(self, call: Awaitable[Any]) -> Any:
+        try:
+            return await call
+        except BotoCoreError:
+            self.unreachable += 1
+            raise
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.client, name)
@@ -107,11 +123,14 @@ class CommandsRun:
     loops: list[RecordLoop] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
+    @property
+    def config(self) -> CommandsConfig:
+        """The executor's settings but for attempts (given to ``start``): its consumer groups."""
+        return CommandsConfig(group_id=f"{self.settings.topic_commands}-group")
+
     def start(self, max_attempts: int = 5) -> None:
-        config = CommandsConfig(
-            group_id=f"{self.settings.topic_commands}-group",
-            retry=RetryPolicy(max_attempts, base_s=0.05, max_s=0.2),
-        )
+        retry = RetryPolicy(max_attempts, base_s=0.05, max_s=0.2)
+        config = dataclasses.replace(self.config, retry=retry)
         edges = Edges(
             Throttled(BotApiEdge(self.bot_api.bot()), TokenBucket(50)),
             {OWNER: Throttled(TelethonEdge(TelethonCommands(self.account)), TokenBucket(50))},
@@ -184,12 +203,15 @@ class CommandsRun:
                                      event.model_dump_json().encode())  # fmt: skip
 
 
-@pytest.fixture
-async def run(local_stack: Stack, topic_factory: TopicFactory) -> AsyncIterator[CommandsRun]:
+@contextlib.asynccontextmanager
+async def open_commands_run(
+    settings: Settings, topic_factory: TopicFactory
+) -> AsyncIterator[CommandsRun]:
+    """A CommandsRun on topics of its own (not started); stopped and closed afterwards."""
     names = {name: await topic_factory(partitions=2) for name in (
         "topic_commands", "topic_customers", "topic_raw_botapi", "topic_raw_mtproto", "topic_dlq",
     )}  # fmt: skip
-    settings = local_stack.settings.model_copy(update=names)
+    settings = settings.model_copy(update=names)
     engine = create_engine(settings, pool_size=2)
     publisher = RawPublisher(settings.kafka_bootstrap_servers, ack_timeout_s=10,
                              client_id="test-commands")  # fmt: skip
@@ -202,6 +224,12 @@ async def run(local_stack: Stack, topic_factory: TopicFactory) -> AsyncIterator[
             await commands_run.stop()
             await publisher.stop()
             await engine.dispose()
+
+
+@pytest.fixture
+async def run(local_stack: Stack, topic_factory: TopicFactory) -> AsyncIterator[CommandsRun]:
+    async with open_commands_run(local_stack.settings, topic_factory) as commands_run:
+        yield commands_run
 
 
 @pytest.fixture

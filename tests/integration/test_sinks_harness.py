@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,6 +105,20 @@ class SinkRun:
             await asyncio.sleep(0.2)
         raise TimeoutError(f"sinks not drained: {[r.metrics.snapshot() for r in runners]}")
 
+    async def groups_drained(
+        self, groups: Mapping[str, Iterable[str]], *, still_running: Callable[[], None],
+        timeout_s: float = 180,
+    ) -> None:  # fmt: skip
+        """Wait until each consumer group (name -> topics) committed the end of its topics,
+        calling ``still_running`` (which raises when the consumers died) between checks."""
+        deadline = time.monotonic() + timeout_s
+        for group, topics in groups.items():
+            while await self.uncommitted(group, topics) != 0:
+                still_running()
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{group} did not drain {list(topics)}")
+                await asyncio.sleep(0.3)
+
     async def committed(self, group_id: str) -> dict[tuple[str, int], int] | None:
         """The group's committed offsets, read from Kafka (None: no group or coordinator yet)."""
         admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap_servers)
@@ -138,6 +152,10 @@ class SinkRun:
 
     async def items(self) -> list[MessageItem]:
         """Every item of this run's messages table."""
+        return [message_from_item(item) for item in await self.raw_items()]
+
+    async def raw_items(self) -> list[Item]:
+        """Every item of this run's messages table, as DynamoDB holds it (attribute values)."""
         raw: list[Item] = []
         async with dynamodb_client(self.settings) as client:
             pages = client.get_paginator("scan").paginate(
@@ -145,7 +163,7 @@ class SinkRun:
             )
             async for page in pages:
                 raw.extend(page["Items"])
-        return [message_from_item(item) for item in raw]
+        return raw
 
 
 async def new_sink_run(
