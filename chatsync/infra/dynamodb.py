@@ -20,12 +20,17 @@ Item attributes (a contract: ``message_item`` writes them, ``message_from_item``
 ``edits``          S     JSON list, oldest first, of the earlier versions that message.edited
                          events replaced: ``{"version", "edit_date", "text", "entities",
                          "media"}`` each
+``edits_z``        B     instead of ``edits`` when that JSON exceeds 16 KiB: the same JSON,
+                         zlib-compressed (the versions of one message compress well)
+``edits_dropped``  N     only when a history outgrew its budget (300 KiB compressed, since an
+                         item may not exceed 400 KB): how many of the oldest edits were dropped
 ``updated_at``     S     when this version happened (the event's ``occurred_at``), ISO-8601
 =================  ====  ===============================================================
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +49,8 @@ else:
 
 PARTITION_KEY = "deal_id"
 SORT_KEY = "message_id"
+EDITS_PACK_ABOVE_BYTES = 16 * 1024
+EDITS_BUDGET_BYTES = 300 * 1024
 
 
 def messages_table_definition(table_name: str) -> dict[str, Any]:
@@ -95,6 +102,7 @@ class MessageItem:
     data: MessageData
     edits: tuple[MessageEdit, ...]
     updated_at: datetime
+    edits_dropped: int = 0  # the oldest edits dropped to keep the item under DynamoDB's limit
 
     @property
     def date(self) -> datetime:
@@ -116,9 +124,36 @@ def message_item(item: MessageItem) -> Item:
         "date": {"S": item.date.isoformat()},
         "is_deleted": {"BOOL": item.is_deleted},
         "data": {"S": item.data.model_dump_json()},
-        "edits": {"S": _EDITS.dump_json(list(item.edits)).decode()},
+        **_edits_attributes(item.edits, item.edits_dropped),
         "updated_at": {"S": item.updated_at.isoformat()},
     }
+
+
+def _edits_attributes(edits: tuple[MessageEdit, ...], dropped: int) -> Item:
+    """The history as JSON text, compressed when large; beyond the budget the oldest edits go
+    (counted), so that a message edited without end never makes its item unwritable."""
+    kept = list(edits)
+    while True:
+        raw = _EDITS.dump_json(kept)
+        if len(raw) <= EDITS_PACK_ABOVE_BYTES:
+            attributes: Item = {"edits": {"S": raw.decode()}}
+            break
+        packed = zlib.compress(raw)
+        if len(packed) <= EDITS_BUDGET_BYTES:
+            attributes = {"edits_z": {"B": packed}}
+            break
+        drop = max(1, len(kept) // 10)
+        kept, dropped = kept[drop:], dropped + drop
+    if dropped:
+        attributes["edits_dropped"] = {"N": str(dropped)}
+    return attributes
+
+
+def edits_json(raw: Mapping[str, AttributeValueTypeDef]) -> bytes:
+    """The JSON list of an item's earlier versions, however it is stored."""
+    if "edits_z" in raw:
+        return zlib.decompress(raw["edits_z"]["B"])
+    return raw["edits"]["S"].encode() if "edits" in raw else b"[]"
 
 
 def message_from_item(raw: Mapping[str, AttributeValueTypeDef]) -> MessageItem:
@@ -131,6 +166,7 @@ def message_from_item(raw: Mapping[str, AttributeValueTypeDef]) -> MessageItem:
         owner_user_id=int(raw["owner_user_id"]["N"]),
         is_deleted=raw["is_deleted"]["BOOL"],
         data=MessageData.model_validate_json(raw["data"]["S"]),
-        edits=tuple(_EDITS.validate_json(raw["edits"]["S"])),
+        edits=tuple(_EDITS.validate_json(edits_json(raw))),
         updated_at=datetime.fromisoformat(raw["updated_at"]["S"]),
+        edits_dropped=int(raw["edits_dropped"]["N"]) if "edits_dropped" in raw else 0,
     )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chatsync.events import MessageData
+from chatsync.infra.dynamodb import edits_json
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -21,7 +22,7 @@ class StoredMessage:
 
 def stored_message(item: dict[str, Any]) -> StoredMessage:
     data = MessageData.model_validate_json(item["data"]["S"])
-    edits = json.loads(item["edits"]["S"]) if "edits" in item else []
+    edits = json.loads(edits_json(item))
     return StoredMessage(data, edits)
 
 

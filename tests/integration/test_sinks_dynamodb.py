@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import random
+import string
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
 from chatsync.events import MessageDeleted
+from chatsync.infra.aws import dynamodb_client
 from chatsync.infra.dynamodb import MessageItem
+from chatsync.infra.message_reader import read_messages
 from chatsync.infra.sinks.message_fold import MessageEvent
 from chatsync.infra.stack.stack import Stack
 from tests.integration.test_sinks_harness import (
@@ -113,3 +117,31 @@ async def test_records_that_cannot_be_decoded_go_to_the_dlq_and_the_partition_fl
     assert [row["version"] for row in await run.rows("SELECT version FROM deals WHERE id = :d",
                                                      d=deal)] == [1]  # fmt: skip
     assert [i.data.text for i in await run.items()] == ["after the garbage"]
+
+
+async def test_a_message_edited_without_end_stays_writable_and_readable(run: SinkRun) -> None:
+    """Its history outgrows DynamoDB's 400 KB item limit as JSON: the sink stores it compressed,
+    and beyond the budget drops the oldest edits (counted) instead of failing the batch."""
+    deal = f"deal_{uuid.uuid4().hex}"
+
+    def text(n: int) -> str:  # incompressible, so that compression alone does not suffice
+        return f"revision {n}: " + "".join(random.Random(n).choices(string.ascii_letters, k=3000))
+
+    events: list[MessageEvent] = [created(9, 100, text(0), deal)]
+    events += [edited(9, 100 + n, text(n), deal) for n in range(1, 201)]
+    async with run.running(only=["dynamodb"]) as runners:
+        await run.produce(events)
+        await run.drained(runners)
+        assert all(r.metrics.errors == 0 for r in runners)
+    (raw,) = await run.raw_items()
+    assert "edits_z" in raw
+    (item,) = await run.items()
+    assert item.version == 300
+    assert item.data.text == text(200)
+    assert item.edits_dropped > 0
+    assert [e.version for e in item.edits] == list(range(100 + item.edits_dropped, 300))
+    async with dynamodb_client(run.settings) as client:
+        (message,) = await read_messages(
+            client, run.settings.dynamodb_messages_table, deal, limit=5
+        )
+    assert [edit["version"] for edit in message.edits] == [e.version for e in item.edits]

@@ -65,4 +65,5 @@ def _apply(current: MessageItem | None, event: MessageEvent) -> MessageItem:
         data=data,
         edits=edits,
         updated_at=event.occurred_at,
+        edits_dropped=current.edits_dropped if current is not None else 0,
     )

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import random
+import string
+from collections.abc import Callable
 from dataclasses import replace
 
-from chatsync.infra.dynamodb import MessageEdit, MessageItem, message_from_item, message_item
+from chatsync.infra.dynamodb import (
+    Item,
+    MessageEdit,
+    MessageItem,
+    edits_json,
+    message_from_item,
+    message_item,
+)
 from chatsync.infra.sinks.message_fold import MessageEvent, fold_message, group_messages
 from tests.unit.sinks.factories import DEAL, created, deleted, edited
 
@@ -96,3 +107,47 @@ def test_the_item_format_round_trips() -> None:
     assert raw["is_deleted"] == {"BOOL": True}
     assert raw["date"] == {"S": item.data.date.isoformat()}
     assert message_from_item(raw) == item
+
+
+def _heavily_edited(edits: int, text_of: Callable[[int], str]) -> MessageItem:
+    events: list[MessageEvent] = [created(1, 100, text_of(0))]
+    events += [edited(1, 100 + n, text_of(n)) for n in range(1, edits + 1)]
+    return _fold(None, *events)
+
+
+def _item_bytes(raw: Item) -> int:
+    """DynamoDB's item size: attribute names plus values (the limit is 400 KB)."""
+    size = 0
+    for name, value in raw.items():
+        (content,) = value.values()
+        size += len(name) + (len(content) if isinstance(content, bytes) else len(str(content)))
+    return size
+
+
+def test_a_long_history_is_stored_compressed_and_reads_back_whole() -> None:
+    item = _heavily_edited(300, lambda n: f"{'Terms of the offer, revised. ' * 120}revision {n}")
+    raw = message_item(item)
+    assert "edits" not in raw
+    assert "edits_z" in raw
+    assert "edits_dropped" not in raw
+    assert (
+        _item_bytes(raw)
+        < 400_000
+        < len(json.dumps([e.model_dump(mode="json") for e in item.edits]))
+    )
+    assert message_from_item(raw) == item
+    assert json.loads(edits_json(raw))[-1]["text"].endswith("revision 299")
+
+
+def test_a_history_beyond_the_item_limit_drops_its_oldest_edits_and_counts_them() -> None:
+    noise = random.Random(5)
+    item = _heavily_edited(150, lambda n: "".join(noise.choices(string.printable, k=4000)))
+    raw = message_item(item)
+    assert _item_bytes(raw) < 400_000
+    stored = message_from_item(raw)
+    dropped = int(raw["edits_dropped"]["N"])
+    assert dropped > 0
+    assert dropped + len(stored.edits) == len(item.edits) == 150
+    assert stored.edits == item.edits[dropped:], "the newest edits are the ones kept"
+    again = _fold(stored, edited(1, 1000, "one more"))
+    assert message_from_item(message_item(again)).edits_dropped >= dropped, "the count carries on"
