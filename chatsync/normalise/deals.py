@@ -9,7 +9,12 @@ The rules that make the pipeline idempotent and order-safe:
 * an edit or delete of a message never seen is kept as a tombstone and emits nothing; when the
   message itself arrives, it is created and the tombstone's edit or delete applied after it. So
   nothing is lost, and a deal with no message never becomes visible;
-* a disabled Business connection creates no new deal.
+* a disabled Business connection creates no new deal;
+* a deal does not depend on the order in which its inputs from two raw topics arrive (the worker
+  reads ``tg.raw.botapi`` and ``tg.raw.mtproto`` side by side, so a rebuild may interleave them
+  differently): it is created at its earliest message's date, it is a ``botapi`` deal with its
+  connection once a Business input names one, and its unread messages are the incoming ones
+  after the owner's last outgoing message or read mark (message ids grow with time in a chat).
 """
 
 from __future__ import annotations
@@ -153,8 +158,9 @@ class _Apply:
                               message.message_id)  # fmt: skip
         deal = self.deal or self._new_deal(message.date)
         unread, read_max = list(deal.unread_ids), deal.read_inbox_max_id
-        if message.direction == "out":
-            unread, read_max = [], max(read_max, *(deal.unread_ids or [0]))
+        if message.direction == "out":  # the owner answered: what came before is read
+            read_max = max(read_max, message.message_id)
+            unread = [i for i in unread if i > read_max]
         elif message.message_id > read_max:
             unread = sorted({*unread, message.message_id})[-MAX_UNREAD_TRACKED:]
         latest = deal.last_message
@@ -162,6 +168,7 @@ class _Apply:
         self._update_deal(deal.model_copy(update={
             "message_count": deal.message_count + 1, "unread_ids": unread,
             "read_inbox_max_id": read_max, "last_message": message if is_latest else latest,
+            "created_at": min(deal.created_at, message.date),
         }), trigger=(created.event_id, message.date), created=self.deal is None)  # fmt: skip
 
     def _edit(self, message: MessageData) -> None:
@@ -198,6 +205,19 @@ class _Apply:
             and (deal.last_message.message_id == message.message_id)
         ):
             self._update_deal(deal.model_copy(update={"last_message": message}), (trigger, at))
+
+    def adopt_business_connection(self) -> None:
+        """A Business input reaches a deal that another producer created (it has no connection):
+        from now on the deal is reached through the bot, as if the bot had come first."""
+        deal, inp = self.deal, self.inp
+        connection = inp.business_connection_id
+        if deal is None or deal.business_connection_id is not None or connection is None:
+            return
+        if inp.source.kind != "botapi" or not inp.connection_enabled:
+            return
+        adopted = deal.model_copy(update={"source": "botapi", "business_connection_id": connection})
+        # Its own time adds none: updated_at stays the latest time of the deal's own changes.
+        self._update_deal(adopted, trigger=(f"connection:{connection}", deal.updated_at))
 
     def _new_deal(self, at: datetime) -> DealState:
         inp = self.inp
@@ -247,6 +267,7 @@ def apply_to_deal(
 ) -> DealOutcome:
     """Apply one DealInput. ``known`` holds the stored versions of the messages it names."""
     step = _Apply(deal, known, inp)
+    step.adopt_business_connection()
     if inp.kind == "message" and inp.message is not None:
         step.message(inp.message)
     elif inp.kind == "edit" and inp.message is not None:
