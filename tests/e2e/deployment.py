@@ -17,7 +17,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -117,12 +116,13 @@ class Deployment:
         """Wait until the worker drained its inputs and then both sinks drained theirs."""
         worker = WorkerRun(self.settings, processes=[self.processes["worker"]])
         await worker.drained(timeout_s=CAUGHT_UP_S)
-        sinks, deadline = SinkRun(self.settings, self.engine), time.monotonic() + CAUGHT_UP_S
-        for group, topics in self.sink_groups.items():
-            while await sinks.uncommitted(group, topics) != 0:
-                assert self.processes["sinks"].poll() is None, f"see {self.log_path('sinks')}"
-                assert time.monotonic() < deadline, f"{group} did not drain {topics}"
-                await asyncio.sleep(0.5)
+
+        def sinks_running() -> None:
+            assert self.processes["sinks"].poll() is None, f"see {self.log_path('sinks')}"
+
+        await SinkRun(self.settings, self.engine).groups_drained(
+            self.sink_groups, still_running=sinks_running, timeout_s=CAUGHT_UP_S
+        )
 
     async def get(self, url: str, token: str) -> Any:
         async with httpx.AsyncClient(timeout=60) as client:
