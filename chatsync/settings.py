@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     commands_max_attempts: int = Field(8, ge=1, le=100)
     commands_retry_base_ms: int = Field(500, ge=1, le=600_000)
     commands_retry_max_ms: int = Field(30_000, ge=1, le=3_600_000)
+    commands_avatar_refresh_days: float = Field(7.0, ge=0, le=3650)
+    commands_avatar_refresh_batch: int = Field(200, ge=1, le=100_000)
+    commands_avatar_refresh_interval_s: float = Field(3600.0, ge=0.1, le=86_400)
 
     # Process
     log_level: LogLevel = "INFO"

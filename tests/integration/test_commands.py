@@ -16,7 +16,7 @@ import random
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
@@ -34,9 +34,10 @@ from chatsync.agents.commands.outcomes import read_outcome
 from chatsync.agents.commands.ports import Throttled
 from chatsync.agents.commands.postgres import PostgresCustomerAvatars, PostgresDealReads
 from chatsync.agents.commands.ratelimit import TokenBucket
+from chatsync.agents.commands.refresh import RefreshPolicy
 from chatsync.agents.commands.requests import publish_command, request_read
 from chatsync.agents.commands.s3store import S3AvatarStore, avatar_key
-from chatsync.agents.commands.service import Stores, executor_for, loops_for
+from chatsync.agents.commands.service import Stores, avatar_refresher, executor_for, loops_for
 from chatsync.agents.commands.telethon_edge import TelethonEdge
 from chatsync.envelopes import RawEnvelope
 from chatsync.events import (
@@ -436,3 +437,58 @@ async def test_a_read_command_delivered_twice_writes_one_record(run: CommandsRun
     records = await read_topic(run.settings.kafka_bootstrap_servers,
                                run.settings.topic_raw_mtproto, at_least=1)  # fmt: skip
     assert len(records) == 1, "the same outcome, published once"
+
+
+async def test_a_photo_checked_long_ago_is_fetched_again_through_the_latest_deal(
+    run: CommandsRun,
+) -> None:
+    """The refresh round against the real tables and topic: only customers checked before the
+    cutoff and reached through a deal are asked for; the executor stores their new photo."""
+    now = datetime(2001, 12, 1, tzinfo=UTC)  # rows of other tests were all checked later
+    stale, fresh, dealless = _user(), _user(), _user()
+    for user in (stale, fresh, dealless):
+        await run.add_customer(user)
+    for user in (stale, fresh):
+        await run.add_deal(OWNER, user, '{"message_id": 3, "direction": "in"}')
+    checked = {stale: datetime(2001, 1, 1, tzinfo=UTC), fresh: datetime(2001, 11, 30, tzinfo=UTC),
+               dealless: datetime(2001, 1, 1, tzinfo=UTC)}  # fmt: skip
+    async with run.engine.begin() as conn:
+        for user, at in checked.items():
+            await conn.execute(
+                text("UPDATE customers SET avatar_checked_at = :at, avatar_key = 'avatars/old.jpg'"
+                     " WHERE id = :id"), {"at": at, "id": customer_id(user)},
+            )  # fmt: skip
+    try:
+        await _refresh_round_and_fetch(run, now, stale, fresh, checked[stale])
+    finally:  # no row left to look stale to a later run on a kept stack
+        async with run.engine.begin() as conn:
+            await conn.execute(
+                text("UPDATE customers SET avatar_checked_at = now() WHERE id = ANY(:ids)"),
+                {"ids": [customer_id(u) for u in checked]},
+            )
+
+
+async def _refresh_round_and_fetch(
+    run: CommandsRun, now: datetime, stale: int, fresh: int, checked_before: datetime
+) -> None:
+    photo = b"\xff\xd8" + random.randbytes(64)
+    run.account.photos[stale] = photo
+    policy = RefreshPolicy(after=timedelta(days=7), batch=50, interval_s=3600)
+    customers = PostgresCustomerAvatars(run.engine)
+    refresher = avatar_refresher(run.settings, policy, run.publisher, customers, clock=lambda: now)
+    assert await refresher.round() == 1
+    [record] = await read_topic(run.settings.kafka_bootstrap_servers, run.settings.topic_commands,
+                                at_least=1)  # fmt: skip
+    command = decode_command(record.value)
+    assert isinstance(command, FetchAvatar)
+    assert (command.customer_id, command.side, command.owner_user_id) == (
+        customer_id(stale), "mtproto", OWNER)  # fmt: skip
+    run.start()
+    outcome = await run.outcome()
+    assert (outcome.status, outcome.command.command_id) == ("done", command.command_id)
+    key, checked_at = await run.avatar_of(stale)
+    assert key == avatar_key(photo)
+    assert checked_at is not None
+    assert checked_at > checked_before
+    assert (await run.avatar_of(fresh))[0] == "avatars/old.jpg"
+    assert await refresher.round() == 0, "refreshed: not asked for again"

@@ -1,14 +1,12 @@
-"""The executor's tunables, read from Settings once.
-
-``COMMANDS_*`` settings are read when Settings declares them and default otherwise, so this package
-works before and after they are added there.
-"""
+"""The executor's tunables, read from the ``COMMANDS_*`` settings once."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from chatsync.agents.commands.models import Side
+from chatsync.agents.commands.refresh import RefreshPolicy
 from chatsync.settings import Settings
 
 
@@ -32,6 +30,7 @@ class CommandsConfig:
     botapi_rate: float = 10.0
     mtproto_rate: float = 1.0
     retry: RetryPolicy = RetryPolicy()
+    avatar_refresh: RefreshPolicy | None = None  # no refresh rounds
 
     @property
     def avatar_requests_group_id(self) -> str:
@@ -43,18 +42,25 @@ class CommandsConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CommandsConfig:
-        defaults = cls()
-
-        def read(name: str, default: float) -> float:
-            return float(getattr(settings, f"commands_{name}", default))
-
         return cls(
-            group_id=str(getattr(settings, "commands_app_id", defaults.group_id)),
-            botapi_rate=read("botapi_rate", defaults.botapi_rate),
-            mtproto_rate=read("mtproto_rate", defaults.mtproto_rate),
+            group_id=settings.commands_app_id,
+            botapi_rate=settings.commands_botapi_rate,
+            mtproto_rate=settings.commands_mtproto_rate,
             retry=RetryPolicy(
-                max_attempts=int(read("max_attempts", defaults.retry.max_attempts)),
-                base_s=read("retry_base_ms", defaults.retry.base_s * 1000) / 1000,
-                max_s=read("retry_max_ms", defaults.retry.max_s * 1000) / 1000,
+                max_attempts=settings.commands_max_attempts,
+                base_s=settings.commands_retry_base_ms / 1000,
+                max_s=settings.commands_retry_max_ms / 1000,
             ),
+            avatar_refresh=_refresh_policy(settings),
         )
+
+
+def _refresh_policy(settings: Settings) -> RefreshPolicy | None:
+    """None when COMMANDS_AVATAR_REFRESH_DAYS is 0 (no refresh)."""
+    if settings.commands_avatar_refresh_days == 0:
+        return None
+    return RefreshPolicy(
+        after=timedelta(days=settings.commands_avatar_refresh_days),
+        batch=settings.commands_avatar_refresh_batch,
+        interval_s=settings.commands_avatar_refresh_interval_s,
+    )

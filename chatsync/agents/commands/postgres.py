@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import exc, select, update
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chatsync.agents.commands.errors import NotStoredYet, StoreUnavailable
+from chatsync.agents.commands.refresh import StaleAvatar
 from chatsync.infra.postgres.models import Customer, Deal
 
 # A server that does not answer (a statement error is a bug and propagates).
@@ -44,6 +46,30 @@ class PostgresCustomerAvatars:
         except _UNAVAILABLE as error:
             raise StoreUnavailable(f"PostgreSQL: {error}") from error
         return bool(result.rowcount)
+
+    async def stale(self, checked_before: datetime, limit: int) -> list[StaleAvatar]:
+        """Up to ``limit`` customers whose photo was checked before ``checked_before``, checked
+        longest ago first, each with the deal of its latest activity (owner and side)."""
+        latest_deal = (
+            select(Deal.customer_id, Deal.owner_user_id, Deal.source)
+            .ext(distinct_on(Deal.customer_id))
+            .order_by(Deal.customer_id, Deal.activity_at.desc())
+            .subquery()
+        )
+        statement = (
+            select(Customer.id, Customer.user_id, latest_deal.c.owner_user_id,
+                   latest_deal.c.source, Customer.avatar_checked_at)
+            .join(latest_deal, latest_deal.c.customer_id == Customer.id)
+            .where(Customer.avatar_checked_at < checked_before)
+            .order_by(Customer.avatar_checked_at, Customer.id)
+            .limit(limit)
+        )  # fmt: skip
+        try:
+            async with self._engine.connect() as conn:
+                rows = (await conn.execute(statement)).all()
+        except _UNAVAILABLE as error:
+            raise StoreUnavailable(f"PostgreSQL: {error}") from error
+        return [StaleAvatar(*row) for row in rows]
 
 
 class PostgresDealReads:

@@ -2,9 +2,10 @@
 
 Two consumer loops in one process: ``chat.customers`` -> fetch_avatar commands (group
 ``<COMMANDS_APP_ID>-avatar-requests``), and ``chat.commands`` -> the executor (group
-``COMMANDS_APP_ID``). The Business bot is used when TELEGRAM_BOT_TOKEN is set; the Telethon account
-when TG_API_ID is set (its session must be signed in). A command for a side this process does not
-have is given up (and kept in the DLQ).
+``COMMANDS_APP_ID``); with the avatar requests comes the periodic avatar refresh
+(``chatsync.agents.commands.refresh``). The Business bot is used when TELEGRAM_BOT_TOKEN is set;
+the Telethon account when TG_API_ID is set (its session must be signed in). A command for a side
+this process does not have is given up (and kept in the DLQ).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import signal
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import datetime
 
 from chatsync.agents.commands.avatars import AvatarHandler
 from chatsync.agents.commands.botapi_edge import BotApiEdge
@@ -22,6 +24,7 @@ from chatsync.agents.commands.config import CommandsConfig
 from chatsync.agents.commands.consumer import RecordLoop, group_consumer
 from chatsync.agents.commands.edges import Edges
 from chatsync.agents.commands.executor import Executor, Outcome
+from chatsync.agents.commands.models import FetchAvatar
 from chatsync.agents.commands.ports import (
     AvatarStore,
     CustomerAvatars,
@@ -33,8 +36,11 @@ from chatsync.agents.commands.postgres import PostgresCustomerAvatars, PostgresD
 from chatsync.agents.commands.ratelimit import TokenBucket
 from chatsync.agents.commands.reads import RawTopics, ReadHandler
 from chatsync.agents.commands.records import AvatarRequests, CommandRecords, DeadLetters
+from chatsync.agents.commands.refresh import AvatarRefresher, RefreshPolicy
+from chatsync.agents.commands.requests import publish_command
 from chatsync.agents.commands.s3store import S3AvatarStore
 from chatsync.agents.commands.telethon_edge import TelethonEdge
+from chatsync.envelopes import utc_now
 from chatsync.infra.aws import s3_client
 from chatsync.infra.db import create_engine
 from chatsync.producers.botapi.client import make_bot
@@ -47,6 +53,7 @@ from chatsync.producers.telethon.errors import NotAuthorized
 from chatsync.settings import Settings
 
 log = logging.getLogger(__name__)
+Loop = RecordLoop | AvatarRefresher  # what runs until stopped
 
 
 async def run_commands(settings: Settings, *, avatar_requests: bool = True) -> None:
@@ -69,9 +76,13 @@ async def run_commands(settings: Settings, *, avatar_requests: bool = True) -> N
         stores = Stores(S3AvatarStore(s3, settings.s3_bucket), PostgresCustomerAvatars(engine),
                         PostgresDealReads(engine))  # fmt: skip
         executor = executor_for(settings, config, edges, stores, publisher, bot_id=bot_id)
-        await _run_until_signalled(
-            loops_for(settings, config, executor, publisher, avatar_requests=avatar_requests)
-        )
+        loops: list[Loop] = [
+            *loops_for(settings, config, executor, publisher, avatar_requests=avatar_requests)
+        ]
+        if avatar_requests and config.avatar_refresh is not None:
+            loops.append(avatar_refresher(settings, config.avatar_refresh, publisher,
+                                          PostgresCustomerAvatars(engine)))  # fmt: skip
+        await _run_until_signalled(loops)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,12 +150,24 @@ async def _accounts(
     return {account: Throttled(edge, TokenBucket(config.mtproto_rate))}
 
 
-def _stop_all(loops: list[RecordLoop]) -> None:
+def avatar_refresher(
+    settings: Settings, policy: RefreshPolicy, publisher: Publisher,
+    customers: PostgresCustomerAvatars, *, clock: Callable[[], datetime] = utc_now,
+) -> AvatarRefresher:  # fmt: skip
+    """The refresh rounds, publishing to ``chat.commands``."""
+
+    async def publish(command: FetchAvatar) -> None:
+        await publish_command(publisher, settings.topic_commands, command)
+
+    return AvatarRefresher(customers.stale, publish, policy, clock=clock)
+
+
+def _stop_all(loops: list[Loop]) -> None:
     for each in loops:
         each.stop()
 
 
-async def _run_until_signalled(loops: list[RecordLoop]) -> None:
+async def _run_until_signalled(loops: list[Loop]) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, _stop_all, loops)
