@@ -106,6 +106,7 @@ async def run_in_batches(
     batch read them), everything the batch produced is sent and acknowledged at once, then the
     held writes reach the tables; Faust commits the batch's offsets after that."""
     within = settings.worker_batch_wait_ms / 1000
+    held.discard()  # an agent restarted after a crash: the crashed batch's writes never apply
     batches = stream.take_events(settings.worker_batch_size, within=within)  # type: ignore[attr-defined]
     async for batch in batches:
         sends: list[Awaitable[Any]] = []
