@@ -1,0 +1,1 @@
+"""bench.realtime: webhook POST to WebSocket frame latency through the whole pipeline."""
