@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 
 async def read_topic(
@@ -55,3 +56,19 @@ async def end_offsets(servers: str, topic: str) -> dict[int, int]:
         return {tp.partition: offset for tp, offset in (await consumer.end_offsets(tps)).items()}
     finally:
         await consumer.stop()
+
+
+async def policies_and_partitions(servers: str, topics: list[str]) -> dict[str, tuple[str, int]]:
+    """Each topic's ``cleanup.policy`` and partition count, as the broker reports them."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+    await admin.start()
+    try:
+        described = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic) for topic in topics]
+        )
+        metadata = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    policies = {resource[3]: {entry[0]: entry[1] for entry in resource[4]}["cleanup.policy"]
+                for response in described for resource in response.resources}  # fmt: skip
+    return {t["topic"]: (policies[t["topic"]], len(t["partitions"])) for t in metadata}

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import faust
 
+from chatsync.agents.internal_topics import internal_topics
 from chatsync.agents.normalise import register_agents
 from chatsync.settings import Settings
 from chatsync.topics import TopicSpec, declared_topics
@@ -31,9 +32,7 @@ def worker_state(settings: Settings) -> WorkerState:
     app_id = settings.worker_app_id
     app = faust.App(app_id, topic_partitions=settings.kafka_topic_partitions)
     register_agents(app, settings)
-    names = {table.changelog_topic.get_topic_name() for table in app.tables.values()}
-    for agent in app.agents.values():
-        names.update(t for t in getattr(agent.channel, "topics", ()) if t.startswith(f"{app_id}-"))
+    names = {topic.name for topic in internal_topics(app, settings)}
     names.add(_LEADER_TOPIC.format(app=app_id))
     outputs = {settings.topic_deals, settings.topic_customers, settings.topic_messages}
     return WorkerState(

@@ -22,7 +22,7 @@ from chatsync.infra.db import alembic_config, create_engine
 from chatsync.infra.stack.stack import Stack
 from chatsync.topics import declared_topics
 from tests.conftest import stack_environment
-from tests.kafka_helpers import read_topic
+from tests.kafka_helpers import policies_and_partitions, read_topic
 
 pytestmark = pytest.mark.integration
 TopicFactory = Callable[..., Awaitable[str]]
@@ -79,24 +79,11 @@ async def test_compacted_topic_keeps_its_policy_and_latest_values(
 
 async def test_declared_topics_exist_with_their_configs(local_stack: Stack) -> None:
     settings = local_stack.settings
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        specs = declared_topics(settings)
-        described = await admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, spec.name) for spec in specs]
-        )
-        metadata = await admin.describe_topics([spec.name for spec in specs])
-    finally:
-        await admin.close()
-    policies = {}
-    for response in described:
-        for resource in response.resources:
-            policies[resource[3]] = {e[0]: e[1] for e in resource[4]}["cleanup.policy"]
-    partitions = {t["topic"]: len(t["partitions"]) for t in metadata}
-    for spec in specs:
-        assert policies[spec.name] == spec.cleanup_policy
-        assert partitions[spec.name] == spec.partitions
+    specs = declared_topics(settings)
+    found = await policies_and_partitions(
+        settings.kafka_bootstrap_servers, [spec.name for spec in specs]
+    )
+    assert found == {spec.name: (spec.cleanup_policy, spec.partitions) for spec in specs}
 
 
 async def test_postgres_round_trip_through_sqlalchemy(local_stack: Stack) -> None:

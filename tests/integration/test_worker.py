@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from telethon.tl import types
 
+from chatsync.agents.app import create_worker_app
+from chatsync.agents.internal_topics import declare_internal_topics, internal_topics
 from chatsync.envelopes import RawEnvelope
 from chatsync.infra.stack.stack import Stack
 from chatsync.producers.botapi.updates import botapi_envelope, describe_update
@@ -19,7 +21,7 @@ from chatsync.producers.demo import shapes
 from chatsync.producers.demo.scenario import demo_updates, stream_updates
 from chatsync.producers.telethon.events import Scope, message_envelope
 from tests.integration.worker_harness import TopicFactory, WorkerRun, new_run
-from tests.kafka_helpers import read_topic
+from tests.kafka_helpers import policies_and_partitions, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -151,3 +153,19 @@ async def test_kill_9_mid_stream_loses_nothing_and_reemits_with_the_same_ids(
     assert set(counts) == set(expected), "every event exactly once in effect: none lost"
     for event in published:  # a re-emitted event is the same event
         assert event["event_type"] == expected[event["event_id"]].event_type
+
+
+async def test_the_internal_topics_exist_and_are_led_before_the_worker_consumes(
+    run: WorkerRun,
+) -> None:
+    """A fresh deployment's worker must not subscribe before its repartition topics exist: the
+    first assignment would leave them out for minutes (see chatsync.agents.internal_topics)."""
+    app = create_worker_app(run.settings)
+    expected = {t.name: t for t in internal_topics(app, run.settings)}
+    assert {f"{run.settings.worker_app_id}-deal-inputs",
+            f"{run.settings.worker_app_id}-customer-inputs"} < set(expected)  # fmt: skip
+    assert sorted(await declare_internal_topics(app, run.settings)) == sorted(expected)
+    found = await policies_and_partitions(run.settings.kafka_bootstrap_servers, list(expected))
+    assert found == {name: (spec.cleanup_policy, run.settings.kafka_topic_partitions)
+                     for name, spec in expected.items()}  # fmt: skip
+    assert await declare_internal_topics(app, run.settings) == [], "idempotent"
