@@ -29,6 +29,7 @@ from chatsync.producers.demo.scenario import stream_updates
 from tests.conftest import free_port, stack_environment
 
 pytestmark = pytest.mark.integration
+DISCONNECTED_S = 10  # how long the client of the resume test is away, mid-burst (issue #8)
 
 
 @dataclass
@@ -189,8 +190,8 @@ async def test_resume_during_a_burst_misses_nothing_and_repeats_nothing(
         await asyncio.sleep(0.5)
         burst = asyncio.create_task(realtime.publish(events))
         seen = await _frames(flaky, len(expected) // 4)
-        await flaky.close()  # gone mid-burst; back 2 s later with its last cursor
-        await asyncio.sleep(2)
+        await flaky.close()  # gone mid-burst; back 10 s later with its last cursor
+        await asyncio.sleep(DISCONNECTED_S)
         async with realtime.ws(owner, server=resume_on, cursor=seen[-1]["cursor"]) as resumed:
             seen += await _frames(resumed, len(expected) - len(seen))
         await burst
