@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from chatsync import __version__
 from chatsync.api import deals, health, pages, status, sync
 from chatsync.api.admin import mount_admin
+from chatsync.api.avatars import AvatarUrls
 from chatsync.api.docs import docs
 from chatsync.api.errors import ApiError, on_api_error, on_http_error, on_unexpected
 from chatsync.api.metrics import Metrics, RequestMetrics, metrics_endpoint
@@ -27,8 +28,9 @@ from chatsync.api.openapi import Registry
 from chatsync.api.realtime.hub import Hub
 from chatsync.api.realtime.socket import chats_socket
 from chatsync.api.webhook import telegram_webhook
-from chatsync.infra.aws import dynamodb_client, s3_client
+from chatsync.infra.aws import API_DYNAMODB_CONFIG, dynamodb_client, s3_client
 from chatsync.infra.db import create_engine
+from chatsync.infra.postgres.reads import create_read_engine
 from chatsync.producers.botapi.ingest import BotApiIngest
 from chatsync.producers.botapi.updates import bot_id_from_token
 from chatsync.producers.publisher import RawPublisher
@@ -60,8 +62,13 @@ def create_app(settings: Settings) -> Starlette:
             )  # fmt: skip
             stack.push_async_callback(engine.dispose)
             app.state.engine = engine
-            app.state.dynamodb = await stack.enter_async_context(dynamodb_client(settings))
+            app.state.read_engine = create_read_engine(settings)  # auth and deal reads
+            stack.push_async_callback(app.state.read_engine.dispose)
+            app.state.dynamodb = await stack.enter_async_context(
+                dynamodb_client(settings, API_DYNAMODB_CONFIG)
+            )
             app.state.s3 = await stack.enter_async_context(s3_client(settings))
+            app.state.avatar_urls = AvatarUrls(app.state.s3, settings.s3_bucket)
             hub = Hub(
                 settings.kafka_bootstrap_servers, [settings.topic_deals, settings.topic_messages]
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import HTTPConnection
 
 from chatsync.api.errors import ApiError
-from chatsync.infra.postgres.tokens import Principal, principal_for
+from chatsync.infra.postgres.tokens import Principal, cached_principal_for
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="chatsync"'}
 
@@ -21,7 +21,7 @@ async def authenticate(connection: HTTPConnection, token: str | None = None) -> 
     token = token or bearer_token(connection)
     if token is None:
         raise ApiError(401, "unauthorized", "a bearer token is required", headers=_CHALLENGE)
-    principal = await principal_for(connection.app.state.engine, token)
+    principal = await cached_principal_for(connection.app.state.read_engine, token)
     if principal is None:
         raise ApiError(401, "unauthorized", "the token is not valid", headers=_CHALLENGE)
     return principal

@@ -23,6 +23,17 @@ _S3_CONFIG = _DYNAMODB_CONFIG.merge(
 )  # fmt: skip
 
 
+# The API's reads: small queries from up to a hundred concurrent requests. Standard retries
+# (adaptive mode adds a client-side rate limiter and its bookkeeping to every call), no
+# client-side validation (the API sends a few fixed request shapes, which DynamoDB validates
+# anyway), and a connection per concurrent request instead of botocore's 10, so that requests
+# do not queue for a connection in front of DynamoDB.
+API_DYNAMODB_CONFIG = AioConfig(
+    retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5,
+    parameter_validation=False, max_pool_connections=100,
+)  # fmt: skip
+
+
 def _client(
     settings: Settings, service: Literal["dynamodb", "s3"], endpoint: str | None, config: AioConfig
 ) -> Any:

@@ -14,6 +14,11 @@ if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
 
 
+# Only the attributes ``stored_message`` reads: DynamoDB sends, and botocore parses, nothing else.
+_PROJECTED_NAMES = {f"#{name}": name for name in ("data", "edits", "edits_z")}
+_PROJECTION = ", ".join(_PROJECTED_NAMES)
+
+
 @dataclass(frozen=True, slots=True)
 class StoredMessage:
     data: MessageData
@@ -41,7 +46,8 @@ async def read_messages(
         values[":mark"] = {"N": str(newer_than)}
     response = await client.query(
         TableName=table, KeyConditionExpression=condition,
-        ExpressionAttributeValues=values,
+        ExpressionAttributeValues=values, ProjectionExpression=_PROJECTION,
+        ExpressionAttributeNames=_PROJECTED_NAMES,
         ScanIndexForward=newer_than is not None, Limit=limit,
     )  # fmt: skip
     messages = [stored_message(item) for item in response.get("Items", [])]

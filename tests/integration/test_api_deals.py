@@ -8,7 +8,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from sqlalchemy import column, func, select, table, update
 
+from chatsync.infra.postgres import tokens
+from chatsync.infra.postgres.models import ApiToken
+from chatsync.infra.postgres.reads import READ_APPLICATION_NAME
 from chatsync.infra.postgres.tokens import principal_for, revoke_token
 from chatsync.infra.stack.stack import Stack
 from tests.integration.api_factories import Api, message, new_owner, running_api
@@ -75,6 +79,25 @@ async def test_a_revoked_token_stops_working(api: Api) -> None:
     assert (await api.get(DEALS, token_id_and_token)).status_code == 401
 
 
+async def test_a_token_revoked_by_another_process_stops_working_within_the_cache_time(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [0.0]
+    monkeypatch.setattr(tokens, "principals", tokens.PrincipalCache(5.0, 100, lambda: now[0]))
+    token = await api.store.token(new_owner())
+    assert (await api.get(DEALS, token)).status_code == 200
+    async with api.store.engine.begin() as connection:  # as `chatsync tokens revoke` does
+        await connection.execute(
+            update(ApiToken)
+            .where(ApiToken.token_hash == tokens.hash_token(token))
+            .values(revoked_at=func.now())
+        )
+    now[0] = 4.9
+    assert (await api.get(DEALS, token)).status_code == 200, "trusted for the cache time"
+    now[0] = 5.0
+    assert (await api.get(DEALS, token)).status_code == 401
+
+
 async def test_only_fully_synced_deals_are_listed(api: Api) -> None:
     owner = new_owner()
     token = await api.store.token(owner)
@@ -92,6 +115,45 @@ async def test_only_fully_synced_deals_are_listed(api: Api) -> None:
     assert (
         await api.get(f"{DEALS}{await api.store.deal(owner, owner + 4)}/", token)
     ).status_code == 404
+
+
+async def test_a_deal_without_a_last_message_shows_none(api: Api) -> None:
+    owner = new_owner()
+    token = await api.store.token(owner)
+    await api.store.customer(owner + 1)
+    deal = await api.store.deal(owner, owner + 1)
+    [listed] = (await api.get(DEALS, token)).json()["results"]
+    assert listed["id"] == deal
+    assert listed["last_message"] is None
+    assert (await api.get(f"{DEALS}{deal}/", token)).json()["last_message"] is None
+
+
+async def test_avatars_are_presigned_links_handed_out_again_while_fresh(api: Api) -> None:
+    owner = new_owner()
+    token = await api.store.token(owner)
+    await api.store.customer(owner + 1, avatar_key="avatars/0123abcd.jpg")
+    deal = await api.store.deal(owner, owner + 1, last=message(1))
+    [listed] = (await api.get(DEALS, token)).json()["results"]
+    url = listed["customer"]["avatar_url"]
+    assert "/avatars/0123abcd.jpg?" in url
+    assert "Signature=" in url
+    detail = (await api.get(f"{DEALS}{deal}/", token)).json()
+    assert detail["customer"]["avatar_url"] == url, "the same link, so browsers can cache it"
+
+
+async def test_reads_survive_postgresql_dropping_the_pooled_connections(api: Api) -> None:
+    owner, [deal] = await _owner_with_deals(api, 1)
+    token = await api.store.token(owner)
+    assert (await api.get(DEALS, token)).status_code == 200
+    async with api.store.engine.connect() as connection:
+        dropped = await connection.scalar(
+            select(func.count(func.pg_terminate_backend(column("pid"))))
+            .select_from(table("pg_stat_activity", column("pid"), column("application_name")))
+            .where(column("application_name") == READ_APPLICATION_NAME)
+        )
+    assert dropped, "the API's read pool had connections to drop"
+    assert [d["id"] for d in (await api.get(DEALS, token)).json()["results"]] == [deal]
+    assert (await api.get(f"{DEALS}{deal}/", token)).status_code == 200
 
 
 async def test_owners_are_isolated_and_admins_see_all(api: Api) -> None:

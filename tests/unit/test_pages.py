@@ -136,7 +136,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
         exception_handlers={ApiError: on_api_error, HTTPException: on_http_error},
     )
     app.state.settings = Settings(_env_file=None)
-    app.state.engine = None  # tokens that cannot be ours are refused before any lookup
+    app.state.engine = app.state.read_engine = None  # bad tokens are refused before any lookup
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as test_client:
         yield test_client

@@ -1,18 +1,34 @@
-"""API tokens: made here, stored as SHA-256, looked up per request, revoked by id."""
+"""API tokens: made here, stored as SHA-256, looked up per request, revoked by id.
+
+Requests authenticate through ``cached_principal_for``: a process trusts a token it looked up for
+``PRINCIPAL_CACHE_SECONDS``, which saves a PostgreSQL round trip on almost every request. A
+revocation therefore takes effect at once in the process that revokes (``revoke_token`` forgets
+the token there) and within ``PRINCIPAL_CACHE_SECONDS`` in every other process (``chatsync tokens
+revoke`` runs in its own). Unknown and revoked tokens are never cached: a new token works at once.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chatsync.infra.postgres.models import ApiToken
+from chatsync.infra.postgres.reads import fetch_first
 
 TOKEN_PREFIX = "cs_"  # noqa: S105 - a prefix, not a secret
+PRINCIPAL_CACHE_SECONDS = 5.0
+PRINCIPAL_CACHE_ENTRIES = 10_000
+_LIVE_TOKEN = select(ApiToken.id, ApiToken.user_id, ApiToken.is_admin).where(
+    ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +38,10 @@ class Principal:
     token_id: int
     user_id: int
     is_admin: bool
+
+
+def _well_formed(token: str) -> bool:
+    return token.startswith(TOKEN_PREFIX) and len(token) <= 200
 
 
 def hash_token(token: str) -> str:
@@ -50,19 +70,65 @@ async def revoke_token(engine: AsyncEngine, token_id: int) -> bool:
             update(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
             .values(revoked_at=datetime.now(UTC))
         )  # fmt: skip
+    principals.forget(token_id)
     return bool(result.rowcount)
 
 
 async def principal_for(engine: AsyncEngine, token: str) -> Principal | None:
     """The live token's principal, or None (unknown, revoked or malformed)."""
-    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+    if not _well_formed(token):
         return None
-    async with engine.connect() as connection:
-        row = (await connection.execute(
-            select(ApiToken.id, ApiToken.user_id, ApiToken.is_admin)
-            .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
-        )).first()  # fmt: skip
+    row = await fetch_first(engine, _LIVE_TOKEN, {"token_hash": hash_token(token)})
     return Principal(row.id, row.user_id, row.is_admin) if row else None
+
+
+class PrincipalCache:
+    """Live tokens' principals by token hash, each trusted for ``ttl_s`` (least recently used
+    entries go first beyond ``max_entries``)."""
+
+    def __init__(
+        self, ttl_s: float, max_entries: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._ttl_s, self._max_entries, self._clock = ttl_s, max_entries, clock
+        self._entries: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+
+    def get(self, token_hash: str) -> Principal | None:
+        entry = self._entries.get(token_hash)
+        if entry is None:
+            return None
+        expires_at, principal = entry
+        if self._clock() >= expires_at:
+            del self._entries[token_hash]
+            return None
+        self._entries.move_to_end(token_hash)
+        return principal
+
+    def put(self, token_hash: str, principal: Principal) -> None:
+        self._entries[token_hash] = (self._clock() + self._ttl_s, principal)
+        self._entries.move_to_end(token_hash)
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+
+    def forget(self, token_id: int) -> None:
+        stale = [key for key, (_, known) in self._entries.items() if known.token_id == token_id]
+        for key in stale:
+            del self._entries[key]
+
+
+principals = PrincipalCache(PRINCIPAL_CACHE_SECONDS, PRINCIPAL_CACHE_ENTRIES)
+
+
+async def cached_principal_for(engine: AsyncEngine, token: str) -> Principal | None:
+    """``principal_for`` through this process's cache of live tokens (see the module's notes)."""
+    if not _well_formed(token):
+        return None
+    token_hash = hash_token(token)
+    principal = principals.get(token_hash)
+    if principal is None:
+        principal = await principal_for(engine, token)
+        if principal is not None:
+            principals.put(token_hash, principal)
+    return principal
 
 
 async def list_tokens(engine: AsyncEngine) -> list[dict[str, object]]:
