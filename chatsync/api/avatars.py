@@ -11,9 +11,10 @@ instead of downloading it again with every page.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from cachetools import TTLCache
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
@@ -29,20 +30,15 @@ class AvatarUrls:
         self, s3: S3Client, bucket: str, max_entries: int = AVATAR_URLS_KEPT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:  # fmt: skip
-        self._s3, self._bucket, self._max_entries, self._clock = s3, bucket, max_entries, clock
-        self._urls: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._s3, self._bucket = s3, bucket
+        # Handed out for half their validity: a client always gets at least the other half.
+        self._urls: TTLCache[str, str] = TTLCache(max_entries, AVATAR_URL_SECONDS / 2, timer=clock)
 
     async def url(self, key: str) -> str:
         """A URL valid for at least half of ``AVATAR_URL_SECONDS`` from now."""
-        known = self._urls.get(key)
-        if known is not None and self._clock() < known[0]:
-            self._urls.move_to_end(key)
-            return known[1]
-        url = await self._sign(key)
-        self._urls[key] = (self._clock() + AVATAR_URL_SECONDS / 2, url)
-        self._urls.move_to_end(key)
-        if len(self._urls) > self._max_entries:
-            self._urls.popitem(last=False)
+        url = self._urls.get(key)
+        if url is None:
+            url = self._urls[key] = await self._sign(key)
         return url
 
     async def _sign(self, key: str) -> str:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from cachetools import TTLCache
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -89,30 +89,18 @@ class PrincipalCache:
     def __init__(
         self, ttl_s: float, max_entries: int, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._ttl_s, self._max_entries, self._clock = ttl_s, max_entries, clock
-        self._entries: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        self._entries: TTLCache[str, Principal] = TTLCache(max_entries, ttl_s, timer=clock)
 
     def get(self, token_hash: str) -> Principal | None:
-        entry = self._entries.get(token_hash)
-        if entry is None:
-            return None
-        expires_at, principal = entry
-        if self._clock() >= expires_at:
-            del self._entries[token_hash]
-            return None
-        self._entries.move_to_end(token_hash)
-        return principal
+        return self._entries.get(token_hash)
 
     def put(self, token_hash: str, principal: Principal) -> None:
-        self._entries[token_hash] = (self._clock() + self._ttl_s, principal)
-        self._entries.move_to_end(token_hash)
-        while len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
+        self._entries[token_hash] = principal
 
     def forget(self, token_id: int) -> None:
-        stale = [key for key, (_, known) in self._entries.items() if known.token_id == token_id]
+        stale = [key for key, known in self._entries.items() if known.token_id == token_id]
         for key in stale:
-            del self._entries[key]
+            self._entries.pop(key, None)
 
 
 principals = PrincipalCache(PRINCIPAL_CACHE_SECONDS, PRINCIPAL_CACHE_ENTRIES)
