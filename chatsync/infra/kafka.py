@@ -1,7 +1,10 @@
-"""Kafka administration: create the declared topics, idempotently."""
+"""Kafka administration: create the declared topics, idempotently; list topics' partitions."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from chatsync.topics import TopicSpec
@@ -22,3 +25,25 @@ async def ensure_topics(bootstrap_servers: str, topics: list[TopicSpec]) -> list
         return [t.name for t in missing]
     finally:
         await admin.close()
+
+
+async def topic_partitions(
+    bootstrap_servers: str, topics: Sequence[str], *, request_timeout_ms: int = 40_000
+) -> list[TopicPartition]:
+    """Every partition of those ``topics`` that exist (a missing topic has none)."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=request_timeout_ms
+    )
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        present = [topic for topic in dict.fromkeys(topics) if topic in existing]
+        described = await admin.describe_topics(present) if present else []
+    finally:
+        await admin.close()
+    return [
+        TopicPartition(topic["topic"], partition["partition"])
+        for topic in described
+        if not topic.get("error_code")
+        for partition in topic["partitions"]
+    ]

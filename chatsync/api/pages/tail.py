@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
+
+from chatsync.infra.kafka import topic_partitions
 
 MAX_VALUE_BYTES = 4096
 TAIL_TIMEOUT_S = 8.0
@@ -57,7 +58,9 @@ async def read_tail(
     try:
         async with asyncio.timeout(timeout_s):
             await consumer.start()
-            partitions = await _partitions(servers, topics)
+            partitions = await topic_partitions(
+                servers, topics, request_timeout_ms=REQUEST_TIMEOUT_MS
+            )
             records = await _read(consumer, partitions, limit, max_value_bytes)
     except (KafkaError, TimeoutError, OSError) as exc:
         raise TailUnavailable(f"{type(exc).__name__}: {exc}"[:300]) from None
@@ -108,20 +111,3 @@ def _record(tp: TopicPartition, item: ConsumerRecord[bytes, bytes], max_bytes: i
         value_size=0 if value is None else len(value),
         headers=tuple((str(name), bytes(raw or b"")) for name, raw in item.headers or ()),
     )
-
-
-async def _partitions(servers: str, topics: Sequence[str]) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=REQUEST_TIMEOUT_MS)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        present = [topic for topic in dict.fromkeys(topics) if topic in existing]
-        described = await admin.describe_topics(present) if present else []
-    finally:
-        await admin.close()
-    return [
-        TopicPartition(topic["topic"], partition["partition"])
-        for topic in described
-        if not topic.get("error_code")
-        for partition in topic["partitions"]
-    ]

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
+
+from chatsync.infra.kafka import topic_partitions
 
 log = logging.getLogger(__name__)
 Position = tuple[str, int]  # (topic, partition)
@@ -99,7 +100,7 @@ class Hub:
         )
         await consumer.start()
         self._consumer = consumer
-        partitions = await _partitions(self._servers, self._topics)
+        partitions = await topic_partitions(self._servers, self._topics)
         if not partitions:
             raise KafkaError(f"none of {self._topics} exists yet")
         consumer.assign(partitions)
@@ -131,18 +132,3 @@ class Hub:
         for subscription in self._subscriptions:
             if subscription.owner_user_id in (None, owner):
                 subscription.offer(record)
-
-
-async def _partitions(servers: str, topics: list[str]) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
-    await admin.start()
-    try:
-        described = await admin.describe_topics(topics)
-    finally:
-        await admin.close()
-    return [
-        TopicPartition(topic["topic"], partition["partition"])
-        for topic in described
-        if not topic.get("error_code")
-        for partition in topic["partitions"]
-    ]
