@@ -57,7 +57,7 @@ from chatsync.settings import Settings
 from tests.fakes.telegram import error
 from tests.kafka_helpers import read_topic
 from tests.unit.commands.avatar_store_contract import AvatarStoreContract, StoreProbe
-from tests.unit.commands.fakes import BOT_ID, FakeTelethonClient, PhotoBotApi
+from tests.unit.commands.fakes import BOT_ID, DealRow, FakeTelethonClient, PhotoBotApi
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
@@ -354,15 +354,6 @@ async def test_a_telegram_error_twice_is_retried_and_done_once(run: CommandsRun)
     assert run.bot_api.methods().count("getFile") == 1
     assert (await run.avatar_of(user))[0] == avatar_key(photo)
     assert run.s3.puts == 1
-
-
-@dataclass(frozen=True)
-class DealRow:
-    deal_id: str
-    owner_user_id: int
-    chat_id: int
-    source: str
-    business_connection_id: str | None
 
 
 async def test_a_business_read_marks_telegram_and_writes_its_raw_record(

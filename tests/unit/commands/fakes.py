@@ -92,6 +92,17 @@ def _digest(photo: bytes) -> str:
     return hashlib.sha256(photo).hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class DealRow:
+    """What ``request_read`` needs of a deal (``requests.DealRef``), as the API's row has it."""
+
+    deal_id: str
+    owner_user_id: int
+    chat_id: int
+    source: str
+    business_connection_id: str | None
+
+
 @dataclass
 class ScriptedEdge:
     """A TelegramEdge: ``errors`` are raised by the first attempts, in order."""

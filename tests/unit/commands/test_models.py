@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
@@ -22,19 +21,11 @@ from chatsync.events import CustomerCreated, CustomerData, CustomerUpdated, Even
 from chatsync.identity import customer_id, deal_id
 from chatsync.settings import Settings
 from tests.fakes.telethon import RecordingPublisher
+from tests.unit.commands.fakes import DealRow
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 OWNER, CUSTOMER = 7001, 9001
 DEAL = deal_id(OWNER, CUSTOMER)
-
-
-@dataclass(frozen=True)
-class DealRow:
-    deal_id: str
-    owner_user_id: int
-    chat_id: int
-    source: str
-    business_connection_id: str | None
 
 
 def _event(kind: SourceKind, *, updated: bool = False) -> CustomerCreated | CustomerUpdated:
