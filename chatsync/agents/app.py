@@ -27,6 +27,7 @@ from collections.abc import Callable
 import faust
 
 from chatsync.agents.normalise import Outputs, register_agents
+from chatsync.agents.recovery import SeekFirstTableManager
 from chatsync.settings import Settings
 
 
@@ -57,6 +58,7 @@ def create_worker_app(
         stream_wait_empty=False,
         key_serializer="raw",
         value_serializer="raw",
+        TableManager=SeekFirstTableManager,  # see chatsync.agents.recovery
     )
     register_agents(app, settings, outputs(app) if outputs else None)
     return app

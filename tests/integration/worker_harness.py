@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -48,15 +49,21 @@ class WorkerRun:
             "TOPIC_CUSTOMERS": s.topic_customers,
             "TOPIC_DLQ": s.topic_dlq,
             "KAFKA_TOPIC_PARTITIONS": str(s.kafka_topic_partitions),
-            "LOG_LEVEL": "WARNING",
+            "LOG_LEVEL": os.environ.get("CHATSYNC_TEST_WORKER_LOG_LEVEL", "WARNING"),
             "WORKER_COMMIT_INTERVAL_MS": "500",
         }
 
-    def start(self) -> subprocess.Popen[bytes]:
-        with (ROOT / "var" / f"{self.settings.worker_app_id}.log").open("ab") as log:
+    @property
+    def log_path(self) -> Path:
+        """Where every worker of this run logs (appended, one after the other)."""
+        return ROOT / "var" / f"{self.settings.worker_app_id}.log"
+
+    def start(self, **overrides: str) -> subprocess.Popen[bytes]:
+        """Start a worker; ``overrides`` are settings (environment variables) for this one."""
+        with self.log_path.open("ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "chatsync", "worker"],
-                env=self.env,
+                env={**self.env, **overrides},
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -107,7 +114,8 @@ class WorkerRun:
             for process in self.processes:
                 assert process.poll() in (None, -signal.SIGKILL, 0), "worker crashed: see var/*.log"
             await asyncio.sleep(1)
-        raise TimeoutError("the worker did not drain its inputs in time")
+        tail = self.log_path.read_text(errors="replace")[-3000:]
+        raise TimeoutError(f"the worker did not drain its inputs in time; its log ends:\n{tail}")
 
     async def _caught_up(self, topics: list[str]) -> bool:
         servers = self.settings.kafka_bootstrap_servers
