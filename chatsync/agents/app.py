@@ -23,6 +23,7 @@ Topology (every topic has KAFKA_TOPIC_PARTITIONS partitions):
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import faust
 
@@ -31,12 +32,17 @@ from chatsync.agents.recovery import SeekFirstTableManager
 from chatsync.settings import Settings
 
 
+def worker_state_dir(settings: Settings) -> Path:
+    """Where the worker keeps its RocksDB tables (restored from the changelogs when missing)."""
+    return settings.var_dir / "worker" / settings.worker_app_id
+
+
 def create_worker_app(
     settings: Settings, outputs: Callable[[faust.App], Outputs] | None = None
 ) -> faust.App:
     """The worker's app; ``outputs`` replaces its output topics (the Faust-level tests pass
     in-memory channels)."""
-    datadir = settings.var_dir / "worker" / settings.worker_app_id
+    datadir = worker_state_dir(settings)
     datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     brokers = [
         f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(",")

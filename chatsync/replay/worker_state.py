@@ -11,6 +11,7 @@ from pathlib import Path
 
 import faust
 
+from chatsync.agents.app import worker_state_dir
 from chatsync.agents.internal_topics import internal_topics
 from chatsync.agents.normalise import register_agents
 from chatsync.settings import Settings
@@ -38,6 +39,6 @@ def worker_state(settings: Settings) -> WorkerState:
     return WorkerState(
         app_id=app_id,
         internal_topics=tuple(sorted(names)),
-        state_dir=settings.var_dir / "worker" / app_id,
+        state_dir=worker_state_dir(settings),
         outputs=tuple(t for t in declared_topics(settings) if t.name in outputs),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import shutil
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 from telethon.tl import types
 
-from chatsync.agents.app import create_worker_app
+from chatsync.agents.app import create_worker_app, worker_state_dir
 from chatsync.agents.internal_topics import declare_internal_topics, internal_topics
 from chatsync.envelopes import RawEnvelope
 from chatsync.infra.stack.stack import Stack
@@ -131,26 +132,31 @@ async def test_both_producers_feeding_one_chat_make_one_deal(run: WorkerRun) -> 
     assert len({e["deal_id"] for e in events if e["event_type"].startswith("deal.")}) == 1
 
 
+@pytest.mark.parametrize("state", ["kept", "lost"])
 async def test_kill_9_mid_stream_loses_nothing_and_reemits_with_the_same_ids(
-    run: WorkerRun,
+    run: WorkerRun, state: str
 ) -> None:
+    """Restarted with its RocksDB tables ("kept") or on a host without them ("lost": every table
+    is restored from its changelog before the worker consumes, the path where Faust used to resume
+    the stream partitions before seeking them and left offsets never committed, see
+    chatsync.agents.recovery)."""
     records = [
         _botapi(run, update) for update in stream_updates(3000, owners=6, customers_per_owner=8)
     ]
     await run.produce(records)
-    # Committing rarely, the first worker is killed with table writes in the changelogs that its
-    # committed offsets do not cover: the second must restore them before it consumes, the path
-    # where Faust used to resume the stream partitions before seeking them (agents/recovery.py).
-    first = run.start(WORKER_COMMIT_INTERVAL_MS="4000")
+    first = run.start()
     servers = run.settings.kafka_bootstrap_servers
     for _ in range(120):  # let it get going, then pull the plug mid-stream
         if len(await read_topic(servers, run.settings.topic_messages, timeout_ms=500)) > 300:
             break
         await asyncio.sleep(0.5)
     run.kill(first)
+    if state == "lost":
+        shutil.rmtree(worker_state_dir(run.settings))
     run.start(LOG_LEVEL="INFO")
     await run.drained(timeout_s=240)
-    assert "Restoring state from changelog topics" in run.log_path.read_text(), "no restore"
+    if state == "lost":
+        assert "Restoring state from changelog topics" in run.log_path.read_text()
     expected = {event.event_id: event for event in run.reference()}
     published = await run.output_events()
     counts = Counter(event["event_id"] for event in published)
