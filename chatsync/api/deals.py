@@ -45,7 +45,8 @@ class DealListQuery(BaseModel):
     page_size: int = Field(20, ge=1, le=100)
     owner_user_id: int | None = Field(None, description="admins only: one owner's deals")
     updated_since: datetime | None = Field(None, description="ISO-8601; deals updated since")
-    q: str | None = Field(None, max_length=200, description="customer name or username contains")
+    q: str | None = Field(None, max_length=200, pattern="^[^\x00]*$",
+                          description="customer name or username contains")  # fmt: skip
 
 
 class MessageListQuery(BaseModel):
@@ -168,7 +169,11 @@ async def mark_read(request: Request) -> Response:
 
 async def _visible_deal(request: Request, principal: Principal) -> DealRow:
     owner = None if principal.is_admin else principal.user_id
-    row = await get_deal(request.app.state.read_engine, request.path_params["deal_id"], owner)
+    deal_id = request.path_params["deal_id"]
+    # PostgreSQL text cannot hold NUL, so no deal has one in its id.
+    row = (
+        None if "\x00" in deal_id else await get_deal(request.app.state.read_engine, deal_id, owner)
+    )
     if row is None:  # another owner's deal looks exactly like one that does not exist
         raise ApiError(404, "not_found", "no such deal")
     return row

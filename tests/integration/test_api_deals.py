@@ -251,6 +251,7 @@ async def test_filters_by_name_and_update_time(api: Api) -> None:
         "updated_since=yesterday",
         "unknown=1",
         "q=" + "x" * 201,
+        "q=a%00b",  # PostgreSQL text cannot hold NUL
     ],
 )
 async def test_invalid_query_parameters_are_422_with_what_was_wrong(api: Api, query: str) -> None:
@@ -260,6 +261,14 @@ async def test_invalid_query_parameters_are_422_with_what_was_wrong(api: Api, qu
     error = response.json()["error"]
     assert error["code"] in ("invalid_parameters", "invalid_cursor")
     assert error["message"]
+
+
+async def test_a_deal_id_with_nul_is_not_found(api: Api) -> None:
+    token = await api.store.token(new_owner())
+    for path in (f"{DEALS}deal_%00/", f"{DEALS}deal_%00/messages/"):
+        response = await api.get(path, token)
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "not_found"
 
 
 async def test_unknown_routes_and_methods_use_the_error_shape(api: Api) -> None:

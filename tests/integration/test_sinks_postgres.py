@@ -12,7 +12,7 @@ from chatsync.events import CustomerCreated, CustomerUpdated, DealCreated, DealU
 from chatsync.infra.sinks.visibility import visible_deal_ids, visible_deals
 from chatsync.infra.stack.stack import Stack
 from tests.integration.test_sinks_harness import SinkRun, TopicFactory, demo_events, open_sink_run
-from tests.unit.sinks.factories import at, customer_event, deal_event
+from tests.unit.sinks.factories import at, customer_event, deal_event, message_data
 
 pytestmark = pytest.mark.integration
 DEALS = "SELECT xmin::text AS xmin, * FROM deals WHERE id = ANY(:ids) ORDER BY id"
@@ -61,6 +61,23 @@ async def test_the_upsert_leaves_the_avatar_columns_alone(run: SinkRun) -> None:
     assert (row["first_name"], row["version"]) == ("Renamed", 2)
     assert row["avatar_key"] == "avatars/x.jpg"
     assert row["avatar_checked_at"] is not None
+
+
+async def test_a_nul_in_a_name_or_text_is_stored_not_refused(run: SinkRun) -> None:
+    """PostgreSQL text and jsonb cannot hold U+0000: the row carries U+FFFD instead."""
+    user_id = uuid.uuid4().int % 10**12
+    deal, customer = f"deal_{uuid.uuid4().hex}", f"tg_{user_id}"
+    last = message_data(1, 1, "a\x00b")
+    await run.produce([
+        deal_event(1, deal=deal, customer=customer, last=last),
+        customer_event(1, user_id=user_id, first_name="Ad\x00a"),
+    ])  # fmt: skip
+    async with run.running(only=["postgres"]) as runners:
+        await run.drained(runners)
+    [deal_row] = await run.rows(DEALS, ids=[deal])
+    [customer_row] = await run.rows(CUSTOMERS, ids=[customer])
+    assert deal_row["last_message"]["text"] == "a\ufffdb"
+    assert customer_row["first_name"] == "Ad\ufffda"
 
 
 async def _snapshot(run: SinkRun, deal_ids: list[str], customer_ids: list[str]) -> Any:

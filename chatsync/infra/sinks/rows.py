@@ -1,7 +1,9 @@
 """Deal and customer events as rows of the ``deals`` and ``customers`` tables (pure).
 
 Column names are the keys. ``customers.avatar_key`` and ``avatar_checked_at`` are not here: the
-avatar component owns them and the sink's upsert never touches them.
+avatar component owns them and the sink's upsert never touches them. PostgreSQL's text and jsonb
+cannot hold U+0000, which a Telegram name or text may carry: in a row it becomes U+FFFD (the
+normalised topics and DynamoDB keep the original), so such a record is stored, not refused.
 """
 
 from __future__ import annotations
@@ -25,12 +27,30 @@ CUSTOMER_COLUMNS = (
 )  # fmt: skip
 
 
+NUL, REPLACEMENT = "\x00", "\ufffd"
+
+
+def postgres_safe(row: Row) -> Row:
+    """``row`` with U+0000 replaced in every string, also inside JSON values."""
+    return {column: _without_nul(value) for column, value in row.items()}
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace(NUL, REPLACEMENT) if NUL in value else value
+    if isinstance(value, dict):
+        return {key: _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
+
+
 def deal_row(event: DealEvent) -> Row:
     """The deal's row; ``activity_at`` (the list's order) is its last message's date, or when the
     deal last changed when it has no message."""
     data = event.data
     last = data.last_message
-    return {
+    row = {
         "id": data.deal_id,
         "owner_user_id": data.owner_user_id,
         "customer_id": data.customer_id,
@@ -46,13 +66,14 @@ def deal_row(event: DealEvent) -> Row:
         "updated_at": data.updated_at,
         "version": data.version,
     }
+    return postgres_safe(row)
 
 
 def customer_row(event: CustomerEvent) -> Row:
     """The customer's row; the profile has no time of its own, so ``updated_at`` is when the
     event says the profile was observed to change."""
     data = event.data
-    return {
+    row = {
         "id": data.customer_id,
         "user_id": data.user_id,
         "first_name": data.first_name,
@@ -63,3 +84,4 @@ def customer_row(event: CustomerEvent) -> Row:
         "version": data.version,
         "updated_at": event.occurred_at,
     }
+    return postgres_safe(row)
