@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     worker_commit_interval_ms: int = Field(1000, ge=10, le=60_000)
     worker_batch_size: int = Field(500, ge=1, le=100_000)
     worker_batch_wait_ms: int = Field(10, ge=1, le=10_000)
+    worker_producer_linger_ms: int = Field(0, ge=0, le=1_000)
 
     # Sinks (chatsync sinks)
     sink_batch_max_records: int = Field(5000, ge=1, le=100_000)

@@ -8,7 +8,8 @@ Python ceiling), plus the worker's peak memory and a check of its output against
 2. The raw topic is pre-filled with ``--updates`` realistic Bot API Business updates, as the
    webhook writes them (``partition_key()`` / ``to_bytes()``). Not timed.
 3. Baseline: consume every raw record from the beginning and send it unchanged to the scratch
-   topic with the worker's producer settings (acks=all, no linger), awaiting delivery at the end.
+   topic with the worker's producer settings (acks=all, WORKER_PRODUCER_LINGER_MS), awaiting
+   delivery at the end.
 4. Subject: the real worker as a subprocess with a fresh WORKER_APP_ID, timed from its start until
    its group's committed offsets on the raw topic reach the end offsets and the output topics
    have stopped growing. Nothing is subtracted; start-up (time to the first committed offset) and
@@ -202,7 +203,13 @@ async def prefill(servers: str, topic: str, count: int, seed: int) -> list[RawRe
 
 
 async def baseline(
-    servers: str, source: str, target: str, total: int, limit_s: float, broker: int | None
+    servers: str,
+    source: str,
+    target: str,
+    total: int,
+    limit_s: float,
+    broker: int | None,
+    linger_ms: int,
 ) -> tuple[Figures, dict[str, float]]:
     """A bare consume-and-forward loop: every record of ``source`` sent unchanged to ``target``;
     its figures and the CPU cores it, the broker and the machine kept busy meanwhile."""
@@ -210,7 +217,7 @@ async def baseline(
     started = cpu_before.at
     consumer = AIOKafkaConsumer(source, bootstrap_servers=servers, group_id=None,
                                 auto_offset_reset="earliest", enable_auto_commit=False)  # fmt: skip
-    producer = AIOKafkaProducer(bootstrap_servers=servers, acks="all")  # as the worker's
+    producer = AIOKafkaProducer(bootstrap_servers=servers, acks="all", linger_ms=linger_ms)
     await consumer.start()
     await producer.start()
     try:
@@ -695,7 +702,8 @@ async def bench(settings: Settings, args: argparse.Namespace) -> None:
              f"(mean value {mean_bytes:.0f} bytes)")  # fmt: skip
         broker = broker_pid(settings)
         bare, bare_usage = await baseline(servers, raw, names.topic("scratch"), n,
-                                          args.stall_timeout, broker)  # fmt: skip
+                                          args.stall_timeout, broker,
+                                          settings.worker_producer_linger_ms)  # fmt: skip
         _say(f"baseline: {bare.as_dict()}, {bare_usage}")
         worker, run = await subject(settings, names, n, args, broker)
         _say(f"worker: {worker.as_dict()}")
@@ -727,7 +735,8 @@ async def bench(settings: Settings, args: argparse.Namespace) -> None:
             "updates": n, "seed": args.seed, "partitions": partitions,
             "mean_record_bytes": round(mean_bytes), "worker_store": settings.worker_store,
             "commit_interval_ms": settings.worker_commit_interval_ms,
-            "kafka": "acks=all, linger 0 (worker and baseline producers)",
+            "kafka": f"acks=all, linger {settings.worker_producer_linger_ms} ms (worker and "
+                     "baseline producers)",
             "subject": "chatsync worker (3 stages) in its own process, timed from its start "
                        "until every raw offset is committed and the outputs stop growing",
             "baseline": "aiokafka consume-and-forward loop in the benchmark process",

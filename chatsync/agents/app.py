@@ -59,6 +59,7 @@ def create_worker_app(
         topic_allow_declare=True,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        producer_linger=settings.worker_producer_linger_ms / 1000,
         web_enabled=False,
         table_standby_replicas=0,
         stream_wait_empty=False,
