@@ -6,6 +6,7 @@ never carry Telegram file ids or MTProto file references: clients get media type
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
@@ -37,6 +38,17 @@ class MediaOut(_Out):
     height: int | None = None
     duration: int | None = None
     emoji: str | None = None
+    service: str | None = Field(
+        None, description="a service message (type `other`): what happened, e.g. `pin_message`"
+    )
+
+
+def service_name(action: str | None) -> str | None:
+    """``MessageActionPinMessage`` (Telethon's action type) as ``pin_message``."""
+    if not action:
+        return None
+    name = action.removeprefix("MessageAction")
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() or None
 
 
 class EditOut(_Out):
@@ -69,7 +81,10 @@ class MessageOut(_Out):
     def from_data(cls, deal_id: str, data: MessageData, edits: list[EditOut]) -> MessageOut:
         media = None
         if data.media is not None:
-            media = MediaOut(**data.media.model_dump(exclude={"file", "extra"}))
+            media = MediaOut(
+                **data.media.model_dump(exclude={"file", "extra"}),
+                service=service_name(data.media.extra.get("service")),
+            )
         return cls(
             id=data.message_id, deal_id=deal_id, direction=data.direction,
             sent_by_bot=data.sent_by_bot, sender_id=data.sender_id, text=data.text,

@@ -220,6 +220,7 @@ async def test_detail_has_the_newest_messages_and_history_pages_to_the_start(api
         "height": 600,
         "duration": None,
         "emoji": None,
+        "service": None,
     }
     older = await _all_pages(api, detail["messages_next"], token)
     assert [m["id"] for m in older] == [i for chunk in (range(21, 71), range(1, 21)) for i in chunk]

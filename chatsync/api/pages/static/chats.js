@@ -361,6 +361,7 @@ function notice(text, ok = false) {
 
 /** "[photo 800×600]", "[voice 0:07]", "[document invoice.pdf, 1.2 MB]", "[sticker 😀]". */
 function mediaLabel(media) {
+  if (media.service) return `[${media.service.replaceAll("_", " ")}]`;
   const parts = [media.type.replaceAll("_", " ")];
   if (media.emoji) parts.push(media.emoji);
   if (media.file_name) parts.push(media.file_name);
