@@ -7,7 +7,8 @@ committed offsets. Records fetched in that window are processed, then fetched ag
 seek, and a few of them are never acknowledged: their partition's offsets stop being committed
 for good (the worker keeps processing, but its consumer lag never falls and every restart
 re-processes the whole tail). Without a restore the fetcher only starts after the seek, which is
-why the bug shows only after an unclean stop (kill -9, OOM) with table writes not yet committed.
+why the bug shows only when the RocksDB tables are missing or behind their changelogs (a new host,
+or some unclean stops: kill -9, OOM).
 
 ``SeekFirstRecovery`` stops the flow before Faust resumes the stream partitions, so nothing is
 fetched from them until they are seeked; Faust's own ``on_recovery_completed`` then seeks and
