@@ -32,6 +32,16 @@ log4j.logger.state.change.logger=WARN
 """
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id (URL-safe base64 of a UUID), never starting with ``-``: the
+    storage tool would read such an id as an option and refuse to format (as Kafka's own
+    ``Uuid.randomUuid`` avoids)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 class KafkaComponent(Component):
     name = "kafka"
     marker = f"kafka-{KAFKA_VERSION}.properties"
@@ -92,7 +102,7 @@ class KafkaComponent(Component):
         (self.home / "log4j.properties").write_text(_LOG4J)
         if (self._data_dir / "meta.properties").exists():
             return
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = new_cluster_id()
         result = subprocess.run(
             [*self._java(classpath), "kafka.tools.StorageTool", "format",
              "-t", cluster_id, "-c", str(self._config_file), "--ignore-formatted"],
