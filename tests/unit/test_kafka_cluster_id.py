@@ -16,7 +16,7 @@ def test_cluster_id_never_starts_with_a_dash(monkeypatch: pytest.MonkeyPatch) ->
     dashed = uuid.UUID(bytes=base64.urlsafe_b64decode("-" + "A" * 21 + "==")[:16])
     plain = uuid.UUID(int=1)
     drawn = iter([dashed, dashed, plain])
-    monkeypatch.setattr(kafka.uuid, "uuid4", lambda: next(drawn))
+    monkeypatch.setattr(uuid, "uuid4", lambda: next(drawn))
 
     cluster_id = kafka.new_cluster_id()
 
