@@ -26,7 +26,12 @@ from chatsync.normalise.inputs import CustomerInput, DealInput
 from chatsync.normalise.pipeline import Normaliser, Staged, StageEvents, StageOne
 from chatsync.settings import Settings
 from chatsync.tables.held import HeldWrites
-from chatsync.tables.state import TableState, declare_tables, write_in_context_of
+from chatsync.tables.state import (
+    TableState,
+    changelog_sends,
+    declare_tables,
+    write_in_context_of,
+)
 
 log = logging.getLogger(__name__)
 # What a bad record raises in the pure stages (a bug elsewhere propagates and stops the worker).
@@ -83,7 +88,9 @@ class Outputs:
     ) -> Awaitable[Any]:
         return await topic.send(key=key.encode(), value=value.model_dump_json().encode())
 
-    async def dead_letter(self, stage: str, event: faust.EventT[bytes], error: Exception) -> None:
+    async def dead_letter(
+        self, stage: str, event: faust.EventT[bytes], error: Exception
+    ) -> Awaitable[Any]:
         message = event.message
         reason = f"{type(error).__name__}: {error}"
         log.warning("%s: record %s[%d]@%d dead-lettered: %s", stage, message.topic,
@@ -91,7 +98,7 @@ class Outputs:
         headers = dead_letter_headers(
             stage, reason, topic=message.topic, partition=message.partition, offset=message.offset
         )
-        await self.dlq.send(key=event.key, value=event.value, headers=headers)
+        return await self.dlq.send(key=event.key, value=event.value, headers=headers)
 
 
 Stage = Callable[[faust.EventT[bytes]], Staged]
@@ -115,12 +122,14 @@ async def run_in_batches(
             try:
                 staged = stage(event)
             except BAD_RECORD as error:
-                await outputs.dead_letter(name, event, error)
+                sends.append(await outputs.dead_letter(name, event, error))
                 continue
             sends.extend(await publish(staged))
             staged.commit()
         await asyncio.gather(*sends)
-        held.flush(write_in_context_of)
+        with changelog_sends() as changelog:
+            held.flush(write_in_context_of)
+        await asyncio.gather(*changelog)  # before Faust may commit the batch (AcknowledgedTable)
         yield None
 
 

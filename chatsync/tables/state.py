@@ -8,11 +8,14 @@ worker restores exactly the state of its partitions.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import faust
 import faust.streams
+from faust.types import FutureMessage
 from pydantic import BaseModel
 
 from chatsync.normalise.connections import ConnectionState
@@ -22,14 +25,53 @@ from chatsync.normalise.deals import DealState, MessageVersion
 Model = TypeVar("Model", bound=BaseModel)
 
 
+_CHANGELOG_SENDS: ContextVar[list[FutureMessage] | None] = ContextVar(
+    "changelog_sends", default=None
+)
+
+
+class AcknowledgedTable(faust.Table[bytes, bytes]):
+    """A table whose changelog writes can be awaited (see ``changelog_sends``).
+
+    Faust sends a table write's changelog record through its producer buffer and, before it
+    commits offsets, waits for that buffer with a flush that gives up after 0.1 s without
+    progress: on a busy machine it commits offsets whose table writes are not in the changelog
+    yet, and a worker killed then restores tables that are behind its committed offsets. The
+    worker therefore waits for its changelog records itself before it lets Faust acknowledge
+    the records that made them.
+    """
+
+    def send_changelog(self, *args: Any, **kwargs: Any) -> FutureMessage:
+        future: FutureMessage = super().send_changelog(*args, **kwargs)
+        sends = _CHANGELOG_SENDS.get()
+        if sends is not None:
+            sends.append(future)
+        return future
+
+
+@contextmanager
+def changelog_sends() -> Iterator[list[FutureMessage]]:
+    """Collect the changelog records that table writes inside the block send (futures that
+    resolve once Kafka acknowledged them)."""
+    sends: list[FutureMessage] = []
+    token = _CHANGELOG_SENDS.set(sends)
+    try:
+        yield sends
+    finally:
+        _CHANGELOG_SENDS.reset(token)
+
+
 def declare_tables(app: faust.App, partitions: int) -> dict[str, Any]:
     """The four tables, with raw bytes for keys and values (JSON inside; the app's serializers
     are ``raw``)."""
     names = ("connections", "deals", "message-versions", "customers")
     return {
-        name: app.Table(name, partitions=partitions, key_type=bytes, value_type=bytes)
+        name: app.tables.add(AcknowledgedTable(
+            app, name=name, partitions=partitions, key_type=bytes, value_type=bytes,
+            beacon=app.tables.beacon,
+        ))
         for name in names
-    }
+    }  # fmt: skip
 
 
 def write_in_context_of(event: faust.EventT[Any], write: Callable[[], None]) -> None:

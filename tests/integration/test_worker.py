@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import shutil
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -160,9 +161,23 @@ async def test_kill_9_mid_stream_loses_nothing_and_reemits_with_the_same_ids(
     expected = {event.event_id: event for event in run.reference()}
     published = await run.output_events()
     counts = Counter(event["event_id"] for event in published)
-    assert set(counts) == set(expected), "every event exactly once in effect: none lost"
+    assert set(counts) == set(expected), _mismatch(run, published, expected)
     for event in published:  # a re-emitted event is the same event
         assert event["event_type"] == expected[event["event_id"]].event_type
+
+
+def _mismatch(run: WorkerRun, published: list[dict[str, Any]], expected: dict[str, Any]) -> str:
+    """Which events are missing or extra, by type (the full lists are written beside the
+    worker's log)."""
+    ids = {event["event_id"] for event in published}
+    extra = [event for event in published if event["event_id"] not in expected]
+    missing = [event.model_dump(mode="json") for i, event in expected.items() if i not in ids]
+    report = run.log_path.with_suffix(".mismatch.json")
+    report.write_text(json.dumps({"extra": extra, "missing": missing}, indent=1))
+    return (
+        f"every event exactly once in effect: extra {Counter(e['event_type'] for e in extra)}, "
+        f"missing {Counter(e['event_type'] for e in missing)} (see {report})"
+    )
 
 
 async def test_the_internal_topics_exist_and_are_led_before_the_worker_consumes(

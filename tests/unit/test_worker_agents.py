@@ -62,10 +62,35 @@ class Received:
 
 
 @dataclass
+class Changelog:
+    """The Kafka edge of the tables' changelog records: acknowledged at once, or held back
+    until ``release`` while ``hold`` is set."""
+
+    hold: bool = False
+    pending: list[asyncio.Future[Any]] = field(default_factory=list)
+
+    def send_soon(self, future: asyncio.Future[Any]) -> None:
+        if self.hold:
+            self.pending.append(future)
+        else:
+            future.set_result(None)
+
+    def release(self) -> None:
+        self.hold = False
+        for future in self.pending:
+            future.set_result(None)
+
+
+@dataclass
 class Worker:
     app: faust.App
-    put: Any  # the resolve agent's test wrapper: put(value, key=...)
+    resolve: Any  # the resolve agent's test wrapper: put(value, key=...), processed_offset
     received: Received
+    changelog: Changelog
+
+    @property
+    def put(self) -> Any:
+        return self.resolve.put
 
     def state(self) -> TableState:
         return TableState({name: self.app.tables[name] for name in self.app.tables})
@@ -78,7 +103,7 @@ async def _collect(channel: faust.ChannelT[bytes], name: str, received: Received
 
 
 @pytest.fixture
-async def worker(tmp_path: Path) -> AsyncIterator[Worker]:
+async def worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Worker]:
     settings = Settings(_env_file=None, var_dir=tmp_path, worker_store="memory://",
                         kafka_bootstrap_servers="127.0.0.1:1", worker_batch_wait_ms=5)  # fmt: skip
 
@@ -96,6 +121,8 @@ async def worker(tmp_path: Path) -> AsyncIterator[Worker]:
         return built[0]
 
     app = create_worker_app(settings, outputs=outputs_of)
+    changelog = Changelog()  # no broker here
+    monkeypatch.setattr(app.producer, "send_soon", changelog.send_soon)
     outputs = built[0]
     agents = {agent.name.rpartition(".")[2]: agent for agent in app.agents.values()}
     received = Received()
@@ -109,7 +136,7 @@ async def worker(tmp_path: Path) -> AsyncIterator[Worker]:
             agents["customers"].test_context(channel=outputs.customer_inputs)
         )
         resolve = await stack.enter_async_context(agents["resolve"].test_context())
-        yield Worker(app=app, put=resolve.put, received=received)
+        yield Worker(app=app, resolve=resolve, received=received, changelog=changelog)
     for task in collectors:
         task.cancel()
     _close_unstarted_thread_loops(app)
@@ -188,6 +215,22 @@ async def test_a_redelivered_stream_emits_nothing_new(worker: Worker) -> None:
     await _put_all(worker, [follower])
     await worker.received.until(len(more))
     assert sorted(worker.received.event_ids()) == sorted(e.event_id for e in more)
+
+
+async def test_a_batch_is_acknowledged_only_once_kafka_has_its_table_writes(
+    worker: Worker,
+) -> None:
+    """Faust commits the offsets of acknowledged records, and its own wait for the changelog
+    records before a commit gives up after 0.1 s: the agent must not acknowledge a batch before
+    its table writes are in the changelog, or a worker killed then restores tables behind its
+    committed offsets."""
+    worker.changelog.hold = True
+    await _put_all(worker, _raw_records()[:1])  # the Business connection: one table write
+    await _eventually(lambda: bool(worker.changelog.pending))
+    await asyncio.sleep(0.2)
+    assert worker.resolve.processed_offset == 0, "acknowledged before its changelog record"
+    worker.changelog.release()
+    await _eventually(lambda: worker.resolve.processed_offset == 1)
 
 
 async def _eventually(check: Callable[[], bool]) -> None:
