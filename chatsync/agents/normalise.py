@@ -18,7 +18,7 @@ from typing import Any
 import faust
 from pydantic import BaseModel, ValidationError
 
-from chatsync.dlq import dead_letter_headers
+from chatsync.dlq import Headers, dead_letter_headers
 from chatsync.events import CustomerCreated, CustomerUpdated
 from chatsync.normalise.deals import DealOrMessageEvent
 from chatsync.normalise.errors import NormaliseError
@@ -44,6 +44,32 @@ def raw_topic(app: faust.App, *names: str, **options: Any) -> faust.TopicT:
                      value_serializer="raw", **options)  # fmt: skip
 
 
+# Sends one record to a channel; what it returns resolves once the record is acknowledged.
+Send = Callable[
+    [faust.ChannelT[bytes], bytes | None, bytes, Headers | None], Awaitable[Awaitable[Any]]
+]
+
+
+async def send_to_channel(
+    channel: faust.ChannelT[bytes], key: bytes | None, value: bytes, headers: Headers | None
+) -> Awaitable[Any]:
+    return await channel.send(key=key, value=value, headers=headers)
+
+
+def send_to_kafka(app: faust.App) -> Send:
+    """Records straight to the app's Kafka producer. Faust's ``Topic.send`` wraps each record in
+    a future message with codecs and sensor calls, which cost a tenth of the worker's CPU."""
+
+    async def send(
+        channel: faust.ChannelT[bytes], key: bytes | None, value: bytes, headers: Headers | None
+    ) -> Awaitable[Any]:
+        topic = channel.get_topic_name()
+        return await app.producer.send(topic, key, value, partition=None, timestamp=None,
+                                       headers=headers)  # fmt: skip
+
+    return send
+
+
 @dataclass(frozen=True)
 class Outputs:
     """Where the agents send: the normalised topics, the internal hops and the DLQ (channels
@@ -55,6 +81,7 @@ class Outputs:
     messages: faust.ChannelT[bytes]
     customers: faust.ChannelT[bytes]
     dlq: faust.ChannelT[bytes]
+    send: Send = send_to_channel
 
     @classmethod
     def topics(cls, app: faust.App, settings: Settings) -> Outputs:
@@ -69,6 +96,7 @@ class Outputs:
             messages=raw_topic(app, settings.topic_messages),
             customers=raw_topic(app, settings.topic_customers),
             dlq=raw_topic(app, settings.topic_dlq),
+            send=send_to_kafka(app),
         )  # fmt: skip
 
     async def event(
@@ -80,13 +108,13 @@ class Outputs:
             topic, key = self.deals, event.deal_id
         else:
             topic, key = self.messages, event.deal_id
-        return await topic.send(key=key.encode(), value=event.model_dump_json().encode(),
-                                headers={"event_type": event.event_type.encode()})  # fmt: skip
+        return await self.send(topic, key.encode(), event.model_dump_json().encode(),
+                               [("event_type", event.event_type.encode())])  # fmt: skip
 
     async def internal(
         self, topic: faust.ChannelT[bytes], key: str, value: BaseModel
     ) -> Awaitable[Any]:
-        return await topic.send(key=key.encode(), value=value.model_dump_json().encode())
+        return await self.send(topic, key.encode(), value.model_dump_json().encode(), None)
 
     async def dead_letter(
         self, stage: str, event: faust.EventT[bytes], error: Exception
@@ -98,7 +126,7 @@ class Outputs:
         headers = dead_letter_headers(
             stage, reason, topic=message.topic, partition=message.partition, offset=message.offset
         )
-        return await self.dlq.send(key=event.key, value=event.value, headers=headers)
+        return await self.send(self.dlq, event.key, event.value, headers)
 
 
 Stage = Callable[[faust.EventT[bytes]], Staged]
