@@ -9,9 +9,11 @@ built from that event alone), into a table of its own. Both decode with the sink
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer
@@ -41,23 +43,63 @@ NAIVE_DEALS, NAIVE_CUSTOMERS = "bench_naive_deals", "bench_naive_customers"
 
 
 @dataclass(frozen=True, slots=True)
+class Instant:
+    """Wall clock and CPU time so far: of this process, and of the store's server if known."""
+
+    wall: float
+    cpu: float
+    store_cpu: float | None
+
+    @classmethod
+    def now(cls, store_pid: int | None = None) -> Instant:
+        return cls(time.perf_counter(), time.process_time(), process_cpu_seconds(store_pid))
+
+
+def process_cpu_seconds(pid: int | None) -> float | None:
+    """User plus system CPU time of a process (Linux /proc), None when unknown or gone."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True, slots=True)
 class Measured:
     events: int
     writes: int
     seconds: float  #: from the first record consumed to the last offset committed
+    cpu_s: float = 0.0  #: this process's CPU time meanwhile (consumer, decode, client, sink)
+    store_cpu_s: float | None = None  #: the store server's CPU time meanwhile, if known
+
+    @classmethod
+    def between(cls, events: int, writes: int, start: Instant, end: Instant) -> Measured:
+        store = None
+        if start.store_cpu is not None and end.store_cpu is not None:
+            store = end.store_cpu - start.store_cpu
+        return cls(events, writes, end.wall - start.wall, end.cpu - start.cpu, store)
 
     def __add__(self, other: Measured) -> Measured:
+        store = None
+        if self.store_cpu_s is not None and other.store_cpu_s is not None:
+            store = self.store_cpu_s + other.store_cpu_s
         return Measured(self.events + other.events, self.writes + other.writes,
-                        self.seconds + other.seconds)  # fmt: skip
+                        self.seconds + other.seconds, self.cpu_s + other.cpu_s, store)  # fmt: skip
 
     def figures(self, writes_name: str) -> dict[str, float]:
-        return {
+        figures = {
             "events": self.events,
             writes_name: self.writes,
             "seconds": round(self.seconds, 3),
             "events_per_s": round(self.events / self.seconds, 1),
             f"{writes_name}_per_s": round(self.writes / self.seconds, 1),
+            "cpu_ms_per_event": round(1000 * self.cpu_s / self.events, 3),
         }
+        if self.store_cpu_s is not None:
+            figures["store_cpu_ms_per_event"] = round(1000 * self.store_cpu_s / self.events, 3)
+        return figures
 
 
 async def create_naive_tables(engine: AsyncEngine) -> tuple[Table, Table]:
@@ -105,7 +147,7 @@ def dynamodb_writer(client: DynamoDBClient, table: str) -> Callable[[Any], Await
 
 async def consume_one_by_one(
     servers: str, group_id: str, decoder: BatchingSink[Any],
-    write: Callable[[Any], Awaitable[None]], expected: int,
+    write: Callable[[Any], Awaitable[None]], expected: int, store_pid: int | None = None,
 ) -> Measured:  # fmt: skip
     """Consume ``decoder.topics`` until ``expected`` records were written one by one."""
     consumer = AIOKafkaConsumer(
@@ -114,14 +156,14 @@ async def consume_one_by_one(
         auto_offset_reset="earliest", max_poll_records=5000,
     )  # fmt: skip
     await consumer.start()
-    started: float | None = None
+    started: Instant | None = None
     done = 0
     try:
         while done < expected:
             fetched = await consumer.getmany(timeout_ms=1000, max_records=5000)
             for records in fetched.values():
                 for record in records:
-                    started = started or time.perf_counter()
+                    started = started or Instant.now(store_pid)
                     await write(decoder.decode(record.topic, record.key, record.value))
                     done += 1
             if fetched:
@@ -129,4 +171,4 @@ async def consume_one_by_one(
     finally:
         await consumer.stop()
     assert started is not None
-    return Measured(done, done, time.perf_counter() - started)
+    return Measured.between(done, done, started, Instant.now(store_pid))
