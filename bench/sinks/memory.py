@@ -23,7 +23,6 @@ from chatsync.infra.sinks.clients import sink_dynamodb_client
 from chatsync.infra.stack import process
 from chatsync.infra.stack.component import Endpoint
 from chatsync.infra.stack.dynamodb import DynamoDBComponent
-from chatsync.infra.stack.maven import java_executable
 from chatsync.settings import Settings
 
 STARTUP_TIMEOUT_S = 60.0
@@ -37,15 +36,12 @@ class InMemoryDynamoDB(DynamoDBComponent):
         self.name = f"bench-dynamodb-memory-{port}"
         super().__init__(var_dir, Endpoint("127.0.0.1", port), region)
 
+    def storage_options(self) -> list[str]:
+        return ["-inMemory"]
+
     def start(self) -> None:
-        jars, native_dir = self._classpath()
-        command = [
-            java_executable(), "-Xms64m", "-Xmx512m", "-Djava.awt.headless=true",
-            f"-Dsqlite4java.library.path={native_dir}", "-cp", jars, self.marker,
-            "-port", str(self.endpoint.port), "-inMemory", "-sharedDb", "-disableTelemetry",
-        ]  # fmt: skip
         self.home.mkdir(parents=True, exist_ok=True)
-        process.spawn(command, pid_file=self.pid_file, log_file=self.log_file, cwd=self.home)
+        super().start()
 
     def pid(self) -> int | None:
         return process.read_pid(self.pid_file)

@@ -43,12 +43,16 @@ class DynamoDBComponent(Component):
         self._classpath()
         (self.home / "data").mkdir(parents=True, exist_ok=True)
 
+    def storage_options(self) -> list[str]:
+        """Where DynamoDB Local keeps its tables: SQLite files under ``home/data``."""
+        return ["-dbPath", str(self.home / "data")]
+
     def start(self) -> None:
         jars, native_dir = self._classpath()
         command = [
             java_executable(), "-Xms64m", "-Xmx512m", "-Djava.awt.headless=true",
             f"-Dsqlite4java.library.path={native_dir}", "-cp", jars, _MAIN,
-            "-port", str(self._endpoint.port), "-dbPath", str(self.home / "data"), "-sharedDb",
+            "-port", str(self._endpoint.port), *self.storage_options(), "-sharedDb",
             "-disableTelemetry",
         ]  # fmt: skip
         process.spawn(command, pid_file=self.pid_file, log_file=self.log_file, cwd=self.home)
