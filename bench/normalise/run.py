@@ -54,6 +54,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.protocol.admin import DeleteGroupsRequest
 from aiokafka.structs import TopicPartition
 
+from bench.procfs import CLOCK_TICKS, process_cpu_seconds
 from bench.report import emit
 from chatsync.agents.normalise import BAD_RECORD
 from chatsync.events import CustomerCreated, CustomerUpdated
@@ -269,9 +270,6 @@ class Figures:
 # --- subject ----------------------------------------------------------------------------------
 
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
 def descendants(root: int) -> list[int]:
     """``root`` and every process below it (a scan of /proc: a few ms, so done now and then)."""
     children: dict[int, list[int]] = {}
@@ -339,13 +337,7 @@ class ProcessSampler:
 
 def _cpu_s(pid: int | None) -> float:
     """User + system CPU seconds of one process (0 when unknown or gone)."""
-    if pid is None:
-        return 0.0
-    try:
-        fields = Path("/proc", str(pid), "stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return process_cpu_seconds(pid) or 0.0
 
 
 def _machine_busy_s() -> float:

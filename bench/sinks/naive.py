@@ -9,17 +9,16 @@ built from that event alone), into a table of its own. Both decode with the sink
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.procfs import process_cpu_seconds
 from chatsync.events import DealCreated, DealUpdated
 from chatsync.infra.db import Base
 from chatsync.infra.dynamodb import message_item
@@ -53,17 +52,6 @@ class Instant:
     @classmethod
     def now(cls, store_pid: int | None = None) -> Instant:
         return cls(time.perf_counter(), time.process_time(), process_cpu_seconds(store_pid))
-
-
-def process_cpu_seconds(pid: int | None) -> float | None:
-    """User plus system CPU time of a process (Linux /proc), None when unknown or gone."""
-    if pid is None:
-        return None
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True, slots=True)
