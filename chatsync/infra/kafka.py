@@ -30,15 +30,20 @@ async def ensure_topics(bootstrap_servers: str, topics: list[TopicSpec]) -> list
 async def topic_partitions(
     bootstrap_servers: str, topics: Sequence[str], *, request_timeout_ms: int = 40_000
 ) -> list[TopicPartition]:
-    """Every partition of those ``topics`` that exist (a missing topic has none)."""
+    """Every partition of those ``topics`` that exist (a missing topic has none).
+
+    The topics are described directly, and one Kafka answers with an error (unknown, or no
+    leader yet) has no partitions here. A ``list_topics`` first is no shortcut: its listing can
+    lag behind topics created a moment ago while ``describe_topics`` already knows them.
+    """
+    if not topics:
+        return []
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap_servers, request_timeout_ms=request_timeout_ms
     )
     await admin.start()
     try:
-        existing = set(await admin.list_topics())
-        present = [topic for topic in dict.fromkeys(topics) if topic in existing]
-        described = await admin.describe_topics(present) if present else []
+        described = await admin.describe_topics(list(dict.fromkeys(topics)))
     finally:
         await admin.close()
     return [
