@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     # Worker (Faust)
     worker_app_id: str = "chatsync-worker"
     worker_store: str = "rocksdb://"
+    worker_state_dir: Path | None = None  # default: <CHATSYNC_VAR_DIR>/worker/<WORKER_APP_ID>
     worker_commit_interval_ms: int = Field(1000, ge=10, le=60_000)
     worker_batch_size: int = Field(500, ge=1, le=100_000)
     worker_batch_wait_ms: int = Field(10, ge=1, le=10_000)

@@ -13,18 +13,19 @@ Python ceiling), plus the worker's peak memory and a check of its output against
 4. Subject: the real worker as a subprocess with a fresh WORKER_APP_ID, timed from its start until
    its group's committed offsets on the raw topic reach the end offsets and the output topics
    have stopped growing. Nothing is subtracted; start-up (time to the first committed offset) and
-   the steady rate after it are reported too. RSS of the worker and its children is sampled from
-   /proc every 0.2 s; the CPU cores kept busy by the worker, the broker, this process and the
-   whole machine are reported for both sides, since on a small shared machine the rates depend
-   on what else runs.
+   the steady rate after it are reported too. With ``--workers N``, N worker processes of that
+   app (each with its own WORKER_STATE_DIR) share the partitions, and every figure is theirs
+   together. RSS of the workers and their children is sampled from /proc every 0.2 s; the CPU
+   cores kept busy by the workers, the broker, this process and the whole machine are reported
+   for both sides, since on a small shared machine the rates depend on what else runs.
 5. Correctness (not timed): the outputs are read back and their event ids compared with those
    ``MemoryNormaliser`` produces over the same records in partition order.
 
 Everything this run created (topics, the worker's internal topics, its consumer group and state
 directory) is removed at the end, also on failure.
 
-Usage: .venv/bin/python -m bench.normalise.run [--updates 200000] [--profile /tmp/worker.txt]
-       [--worker-log-level WARNING]
+Usage: .venv/bin/python -m bench.normalise.run [--updates 200000] [--workers 1]
+       [--profile /tmp/worker.txt] [--worker-log-level WARNING]
 Needs the local stack (`chatsync infra up`; started here when it is not running).
 """
 
@@ -104,13 +105,19 @@ class RunNames:
             "worker_app_id": self.app_id,
         })  # fmt: skip
 
-    def environment(self, settings: Settings, log_level: str) -> dict[str, str]:
+    def state_dir(self, settings: Settings, worker: int) -> Path:
+        """Worker ``worker``'s RocksDB tables (the first one in the default place)."""
+        suffix = "" if worker == 0 else f"-{worker}"
+        return settings.var_dir / "worker" / f"{self.app_id}{suffix}"
+
+    def environment(self, settings: Settings, log_level: str, worker: int = 0) -> dict[str, str]:
         run = self.settings(settings)
         return {
             **os.environ, "TOPIC_RAW_BOTAPI": run.topic_raw_botapi,
             "TOPIC_RAW_MTPROTO": run.topic_raw_mtproto, "TOPIC_DEALS": run.topic_deals,
             "TOPIC_MESSAGES": run.topic_messages, "TOPIC_CUSTOMERS": run.topic_customers,
             "TOPIC_DLQ": run.topic_dlq, "WORKER_APP_ID": run.worker_app_id, "LOG_LEVEL": log_level,
+            "WORKER_STATE_DIR": str(self.state_dir(settings, worker)),
         }  # fmt: skip
 
 
@@ -147,7 +154,7 @@ async def create_topics(settings: Settings, names: RunNames) -> None:
         await admin.close()
 
 
-async def remove_run(settings: Settings, names: RunNames) -> None:
+async def remove_run(settings: Settings, names: RunNames, workers: int = 1) -> None:
     """Delete this run's topics (with the worker's internal ones) and its consumer group."""
     admin = await _admin(settings.kafka_bootstrap_servers)
     try:
@@ -162,9 +169,8 @@ async def remove_run(settings: Settings, names: RunNames) -> None:
             await asyncio.wait_for(admin._send_request(request, coordinator), 30)
     finally:
         await admin.close()
-    state = (settings.var_dir / "worker" / names.app_id).resolve()
-    if state.parent == (settings.var_dir / "worker").resolve() and state.is_dir():
-        shutil.rmtree(state, ignore_errors=True)
+    for worker in range(workers):
+        shutil.rmtree(names.state_dir(settings, worker), ignore_errors=True)
 
 
 async def end_offsets(consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> dict[Any, int]:
@@ -302,21 +308,21 @@ def usage(pids: list[int]) -> tuple[int, float]:
 
 
 class ProcessSampler:
-    """Peak RSS and CPU time of a process tree, sampled from /proc every ``SAMPLE_S`` in a
-    thread (so the benchmark's own event loop cannot delay a sample). The tree is looked up
-    again every ``RESCAN_EVERY`` samples."""
+    """Peak RSS and CPU time of process trees (together), sampled from /proc every ``SAMPLE_S``
+    in a thread (so the benchmark's own event loop cannot delay a sample). The trees are looked
+    up again every ``RESCAN_EVERY`` samples."""
 
     RESCAN_EVERY = 25
 
-    def __init__(self, pid: int) -> None:
-        self.pid, self.peak_rss, self.cpu_s, self.samples = pid, 0, 0.0, 0
-        self.pids = [pid]
+    def __init__(self, roots: list[int]) -> None:
+        self.roots, self.peak_rss, self.cpu_s, self.samples = roots, 0, 0.0, 0
+        self.pids = list(roots)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sampler", daemon=True)
 
     def sample(self) -> None:
         if self.samples % self.RESCAN_EVERY == 0:
-            self.pids = descendants(self.pid)
+            self.pids = [pid for root in self.roots for pid in descendants(root)]
         rss, cpu_s = usage(self.pids)
         self.peak_rss, self.cpu_s = max(self.peak_rss, rss), max(self.cpu_s, cpu_s)
         self.samples += 1
@@ -500,18 +506,21 @@ class Progress:
 
 
 async def watch_worker(
-    process: subprocess.Popen[bytes], progress: Progress, run: WorkerRun, total: int,
-    log_path: Path, sampler: ProcessSampler, *, startup_timeout: float, stall_timeout: float,
+    processes: dict[Path, subprocess.Popen[bytes]], progress: Progress, run: WorkerRun,
+    total: int, sampler: ProcessSampler, *, startup_timeout: float, stall_timeout: float,
     broker: int | None, on_first_commit: Callable[[], None] | None = None,
 ) -> None:  # fmt: skip
-    """Poll until the worker has committed every raw record and its outputs stopped growing."""
+    """Poll until the workers (by log path) have committed every raw record and their outputs
+    stopped growing."""
     changed_at, last_state, said_at = run.started, None, run.started
+    log_path = next(iter(processes))
     while True:
         await asyncio.sleep(SAMPLE_S)
         now = time.perf_counter()
-        if process.poll() is not None:
-            raise BenchError(f"the worker exited with code {process.returncode}; last lines of "
-                             f"{log_path}:\n  {log_tail(log_path)}")  # fmt: skip
+        for log_path, process in processes.items():
+            if process.poll() is not None:
+                raise BenchError(f"a worker exited with code {process.returncode}; last lines of "
+                                 f"{log_path}:\n  {log_tail(log_path)}")  # fmt: skip
         committed = await progress.committed()
         raw_done = sum(committed.get(tp, 0) for tp in progress.raw)
         outputs = await progress.output_sizes()
@@ -565,33 +574,36 @@ async def subject(
     """Run the worker until it has normalised everything; its figures and usage."""
     profiler: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory(prefix="bench-normalise-") as scratch:
-        log_path = Path(scratch, "worker.log")
-        async with Progress(settings, names) as progress:
+        async with Progress(settings, names) as progress, contextlib.AsyncExitStack() as stack:
             run = WorkerRun(started=time.perf_counter())
-            env = names.environment(settings, args.worker_log_level)
-            with worker_process(env, log_path) as process:
-                _say(f"worker started (pid {process.pid}, app id {names.app_id})")
+            processes: dict[Path, subprocess.Popen[bytes]] = {}
+            for worker in range(args.workers):
+                log_path = Path(scratch, f"worker-{worker}.log")
+                env = names.environment(settings, args.worker_log_level, worker)
+                processes[log_path] = stack.enter_context(worker_process(env, log_path))
+            pids = [process.pid for process in processes.values()]
+            _say(f"{args.workers} worker(s) started (pids {pids}, app id {names.app_id})")
 
-                def first_commit() -> None:
-                    if args.profile:
-                        started = start_profiler(process.pid, args.profile, args.profile_seconds)
-                        profiler.extend([started] if started else [])
+            def first_commit() -> None:
+                if args.profile:  # the first worker
+                    started = start_profiler(pids[0], args.profile, args.profile_seconds)
+                    profiler.extend([started] if started else [])
 
-                try:
-                    with ProcessSampler(process.pid) as sampler:
-                        await watch_worker(
-                            process, progress, run, total, log_path, sampler,
-                            startup_timeout=args.startup_timeout,
-                            stall_timeout=args.stall_timeout, broker=broker,
-                            on_first_commit=first_commit,
-                        )  # fmt: skip
-                        sampler.sample()
-                        run.peak_rss, run.cpu_s = sampler.peak_rss, sampler.cpu_s
-                finally:
-                    for spy in profiler:
-                        await asyncio.to_thread(spy.wait, args.profile_seconds + 30)
-            _say(f"worker done in {run.finished - run.started:.1f} s; {run.usage()}, "
-                 f"{sampler.samples} samples")  # fmt: skip
+            try:
+                with ProcessSampler(pids) as sampler:
+                    await watch_worker(
+                        processes, progress, run, total, sampler,
+                        startup_timeout=args.startup_timeout,
+                        stall_timeout=args.stall_timeout, broker=broker,
+                        on_first_commit=first_commit,
+                    )  # fmt: skip
+                    sampler.sample()
+                    run.peak_rss, run.cpu_s = sampler.peak_rss, sampler.cpu_s
+            finally:
+                for spy in profiler:
+                    await asyncio.to_thread(spy.wait, args.profile_seconds + 30)
+        _say(f"worker done in {run.finished - run.started:.1f} s; {run.usage()}, "
+             f"{sampler.samples} samples")  # fmt: skip
     return run.figures(total), run
 
 
@@ -704,7 +716,7 @@ async def bench(settings: Settings, args: argparse.Namespace) -> None:
         expected, normaliser_rate = await asyncio.to_thread(reference, records, raw)
     finally:
         try:
-            await remove_run(settings, names)
+            await remove_run(settings, names, args.workers)
         except (KafkaError, OSError, TimeoutError) as error:
             _say(f"cleanup failed ({error!r}): delete the topics bench.normalise.{names.tag}.* "
                  f"and {names.app_id}-* and the group {names.app_id} by hand")  # fmt: skip
@@ -729,8 +741,10 @@ async def bench(settings: Settings, args: argparse.Namespace) -> None:
             "commit_interval_ms": settings.worker_commit_interval_ms,
             "kafka": f"acks=all, linger {settings.worker_producer_linger_ms} ms (worker and "
                      "baseline producers)",
-            "subject": "chatsync worker (3 stages) in its own process, timed from its start "
-                       "until every raw offset is committed and the outputs stop growing",
+            "workers": args.workers,
+            "subject": "chatsync worker (3 stages), each worker in its own process (the "
+                       "figures are theirs together), timed from their start until every raw "
+                       "offset is committed and the outputs stop growing",
             "baseline": "aiokafka consume-and-forward loop in the benchmark process",
             "normaliser_only": "MemoryNormaliser over the same records, in process, no Kafka",
             "worker_log_level": args.worker_log_level,
@@ -753,6 +767,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--updates", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes of the one app sharing the partitions (scaling out); "
+        "the figures are theirs together",
+    )
     parser.add_argument(
         "--startup-timeout",
         type=float,
@@ -782,6 +803,8 @@ def main() -> None:
     if args.updates < 1:
         parser.error("--updates must be positive")
     settings = load_settings()
+    if not 1 <= args.workers <= settings.kafka_topic_partitions:
+        parser.error("--workers must be between 1 and KAFKA_TOPIC_PARTITIONS")
     asyncio.run(Stack(settings).up())
     try:
         asyncio.run(bench(settings, args))

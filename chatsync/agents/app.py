@@ -33,7 +33,11 @@ from chatsync.settings import Settings
 
 
 def worker_state_dir(settings: Settings) -> Path:
-    """Where the worker keeps its RocksDB tables (restored from the changelogs when missing)."""
+    """Where the worker keeps its RocksDB tables (restored from the changelogs when missing).
+    Several workers on one host each get a directory of their own (WORKER_STATE_DIR): a RocksDB
+    database is opened by one process at a time."""
+    if settings.worker_state_dir is not None:
+        return settings.worker_state_dir.resolve()
     return settings.var_dir / "worker" / settings.worker_app_id
 
 

@@ -9,9 +9,13 @@ import shutil
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
+from aiokafka.structs import TopicPartition
 from telethon.tl import types
 
 from chatsync.agents.app import create_worker_app, worker_state_dir
@@ -164,6 +168,55 @@ async def test_kill_9_mid_stream_loses_nothing_and_reemits_with_the_same_ids(
     assert set(counts) == set(expected), _mismatch(run, published, expected)
     for event in published:  # a re-emitted event is the same event
         assert event["event_type"] == expected[event["event_id"]].event_type
+
+
+async def test_a_second_worker_takes_over_part_of_a_stream_and_each_event_comes_once(
+    run: WorkerRun, tmp_path: Path
+) -> None:
+    """Scaling out: a second worker of the same app, started with its own state directory,
+    takes over part of the partitions, their tables restored from the changelogs. The second half
+    of the stream (the same conversations) is processed by both; the outputs are still the
+    reference's events, each once in effect, with the same ids."""
+    records = [
+        _botapi(run, update) for update in stream_updates(3000, owners=6, customers_per_owner=8)
+    ]
+    half = len(records) // 2
+    await run.produce(records[:half])
+    run.start(WORKER_STATE_DIR=str(tmp_path / "first"))
+    await run.drained(timeout_s=240)
+    run.start(WORKER_STATE_DIR=str(tmp_path / "second"))
+    assignments = await _until_assigned_to(run, members=2)
+    raw = run.settings.topic_raw_botapi
+    assert all(any(tp.topic == raw for tp in tps) for tps in assignments), assignments
+    await run.produce(records[half:])
+    await run.drained(timeout_s=240)
+    expected = {event.event_id: event for event in run.reference()}
+    published = await run.output_events()
+    assert {event["event_id"] for event in published} == set(expected), _mismatch(
+        run, published, expected
+    )
+    for event in published:
+        assert event["event_type"] == expected[event["event_id"]].event_type
+    assert len(published) == len(expected), "without a crash, nothing is published twice"
+
+
+async def _until_assigned_to(run: WorkerRun, members: int) -> list[list[TopicPartition]]:
+    """The partitions of each member once the worker's group is stable with ``members``."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=run.settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        for _ in range(240):
+            [response] = await admin.describe_consumer_groups([run.settings.worker_app_id])
+            [group] = response.to_object()["groups"]
+            if group["state"] == "Stable" and len(group["members"]) == members:
+                return [
+                    ConsumerProtocolMemberAssignment.decode(m["member_assignment"]).partitions()
+                    for m in group["members"]
+                ]
+            await asyncio.sleep(0.5)
+    finally:
+        await admin.close()
+    raise AssertionError(f"the group did not become stable with {members} members")
 
 
 def _mismatch(run: WorkerRun, published: list[dict[str, Any]], expected: dict[str, Any]) -> str:

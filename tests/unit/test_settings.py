@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from chatsync.agents.app import worker_state_dir
 from chatsync.cli import cli
 from chatsync.errors import ConfigError
 from chatsync.settings import Settings, load_settings
@@ -78,3 +79,14 @@ def test_readme_documents_every_setting() -> None:
     fields = {name.upper() for name in Settings.model_fields}
     assert fields - documented == set(), "add these to the README's configuration table"
     assert documented - fields - {"PG_BIN_DIR"} == set(), "README documents unknown variables"
+
+
+def test_the_worker_state_dir_defaults_under_the_var_dir_and_can_be_set_per_worker(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CHATSYNC_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("WORKER_APP_ID", "crm-worker")
+    monkeypatch.delenv("WORKER_STATE_DIR", raising=False)
+    assert worker_state_dir(load_settings()) == tmp_path / "var" / "worker" / "crm-worker"
+    monkeypatch.setenv("WORKER_STATE_DIR", str(tmp_path / "second"))
+    assert worker_state_dir(load_settings()) == tmp_path / "second"
