@@ -10,6 +10,7 @@ original bytes, logged once, and the partition keeps flowing.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -199,7 +200,16 @@ def register_agents(
         return sends
 
     def deals(normaliser: Normaliser) -> Stage:
-        return lambda event: normaliser.stage_two(DealInput.model_validate_json(event.value))
+        counted = itertools.count()
+
+        def run(event: faust.EventT[bytes]) -> StageEvents:
+            # The input's offset is its position; records of in-memory channels (the Faust-level
+            # tests) have none (-1), and count in the order this process takes them.
+            offset = event.message.offset
+            position = offset if offset is not None and offset >= 0 else next(counted)
+            return normaliser.stage_two(DealInput.model_validate_json(event.value), position)
+
+        return run
 
     def customers(normaliser: Normaliser) -> Stage:
         return lambda event: normaliser.stage_three(CustomerInput.model_validate_json(event.value))

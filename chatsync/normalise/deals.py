@@ -50,6 +50,10 @@ class MessageVersion(BaseModel):
     content: MessageData
     deleted: bool = False
     tombstone: bool = Field(False, description="seen only through an edit or a delete")
+    input_position: int | None = Field(
+        None, description="position of the deal input that wrote it (None: written before "
+        "positions were kept)",
+    )  # fmt: skip
 
 
 class DealState(BaseModel):
@@ -67,6 +71,8 @@ class DealState(BaseModel):
     last_message: MessageData | None = None
     unread_ids: list[int] = Field(default_factory=list)
     read_inbox_max_id: int = 0
+    input_position: int | None = Field(None, description="position of the last input applied")
+    created_position: int | None = Field(None, description="position of the input that created it")
 
     def data(self) -> DealData:
         last = self.last_message

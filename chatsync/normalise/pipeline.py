@@ -127,19 +127,40 @@ class Normaliser:
             self._stage_one(parked.value.encode(), parked.topic, parked.partition, parked.offset,
                             result, pending)  # fmt: skip
 
-    def stage_two(self, inp: DealInput) -> StageEvents:
+    def stage_two(self, inp: DealInput, position: int) -> StageEvents:
+        """Apply one deal input; ``position`` grows with every input of the deal (the worker
+        passes the input's offset in its topic).
+
+        Positions make re-processing safe after a crash that left only part of a batch's table
+        writes behind (the deal's or a message version's write can land without the other): a
+        stored version counts only when an earlier input wrote it, and a deal that already
+        applied this input only gets the input's message versions again (and re-emits its
+        message events, with the same ids), never a second change of its own."""
         known = {}
         for message_id in message_ids_of(inp):
             stored = self.state.version(inp.deal_id, message_id)
-            if stored is not None:
+            if stored is not None and not _at_or_after(stored.input_position, position):
                 known[message_id] = stored
-        outcome = apply_to_deal(self.state.deal(inp.deal_id), known, inp)
-        staged = StageEvents(events=list(outcome.events))
-        deal = outcome.deal
-        if deal is not None and outcome.events:
-            staged.writes.append(lambda: self.state.set_deal(deal))
+        current = self.state.deal(inp.deal_id)
+        if current is not None and _at_or_after(current.input_position, position):
+            created_later = _at_or_after(current.created_position, position + 1)
+            outcome = apply_to_deal(None if created_later else current, known, inp)
+            messages: list[NormalisedEvent] = [
+                event for event in outcome.events if not event.event_type.startswith("deal.")
+            ]
+            staged = StageEvents(events=messages)
+        else:
+            outcome = apply_to_deal(current, known, inp)
+            staged = StageEvents(events=list(outcome.events))
+            if outcome.deal is not None and outcome.events:
+                created = position if current is None else current.created_position
+                deal = outcome.deal.model_copy(
+                    update={"input_position": position, "created_position": created}
+                )
+                staged.writes.append(lambda: self.state.set_deal(deal))
         for version in outcome.versions.values():
-            staged.writes.append(partial(self.state.set_version, inp.deal_id, version))
+            positioned = version.model_copy(update={"input_position": position})
+            staged.writes.append(partial(self.state.set_version, inp.deal_id, positioned))
         return staged
 
     def stage_three(self, inp: CustomerInput) -> StageEvents:
@@ -150,6 +171,12 @@ class Normaliser:
         if new_state is not None and new_state != current:
             staged.writes.append(lambda: self.state.set_customer(new_state))
         return staged
+
+
+def _at_or_after(stored: int | None, position: int) -> bool:
+    """Whether a write made at ``stored`` (None: before positions were kept) is at or after
+    ``position``."""
+    return stored is not None and stored >= position
 
 
 @dataclass
@@ -189,6 +216,7 @@ class MemoryNormaliser(Normaliser):
 
     def __init__(self) -> None:
         self.memory = MemoryState()
+        self.deal_inputs = 0  # the position of the last deal input
         super().__init__(self.memory)
 
     @property
@@ -202,7 +230,8 @@ class MemoryNormaliser(Normaliser):
         staged.commit()
         events: list[NormalisedEvent] = []
         for deal_input in staged.deals:
-            step = self.stage_two(deal_input)
+            self.deal_inputs += 1
+            step = self.stage_two(deal_input, self.deal_inputs)
             step.commit()
             events.extend(step.events)
         for customer_input in staged.customers:

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from chatsync.normalise.inputs import CustomerInput, DealInput
-from chatsync.normalise.pipeline import MemoryNormaliser, MemoryState, NormalisedEvent, Normaliser
+from chatsync.normalise.pipeline import (
+    MemoryNormaliser,
+    MemoryState,
+    NormalisedEvent,
+    Normaliser,
+    StageEvents,
+)
 from chatsync.producers.botapi.updates import botapi_envelope, describe_update
 from chatsync.producers.demo.scenario import demo_updates
 from chatsync.tables.held import HeldWrites
@@ -42,11 +49,14 @@ def _batched(records: list[bytes], batch_size: int) -> tuple[list[NormalisedEven
             deal_inputs.extend(staged.deals)
             customer_inputs.extend(staged.customers)
         held.flush(lambda _, write: write())
-    for inputs, stage in ((deal_inputs, normaliser.stage_two),
-                          (customer_inputs, normaliser.stage_three)):  # fmt: skip
+    stages: list[tuple[list[Any], Callable[[Any, int], StageEvents]]] = [
+        (deal_inputs, normaliser.stage_two),
+        (customer_inputs, lambda inp, _: normaliser.stage_three(inp)),
+    ]
+    for inputs, stage in stages:
         for start in range(0, len(inputs), batch_size):
-            for inp in inputs[start : start + batch_size]:
-                step = stage(inp)  # type: ignore[arg-type]
+            for position in range(start, min(start + batch_size, len(inputs))):
+                step = stage(inputs[position], position + 1)  # as MemoryNormaliser counts
                 step.commit()
                 events.extend(step.events)
             held.flush(lambda _, write: write())
