@@ -28,9 +28,11 @@ from chatsync.normalise.pipeline import Normaliser, Staged, StageEvents, StageOn
 from chatsync.settings import Settings
 from chatsync.tables.held import HeldWrites
 from chatsync.tables.state import (
+    ChangelogRecord,
     TableState,
-    changelog_sends,
+    changelog_records,
     declare_tables,
+    publish_changelog,
     write_in_context_of,
 )
 
@@ -132,11 +134,12 @@ class Outputs:
 
 Stage = Callable[[faust.EventT[bytes]], Staged]
 Publish = Callable[[Any], Awaitable[list[Awaitable[Any]]]]
+PublishChangelog = Callable[[list[ChangelogRecord]], Awaitable[None]]
 
 
 async def run_in_batches(
     stream: faust.StreamT[bytes], name: str, held: HeldWrites, stage: Stage, publish: Publish,
-    outputs: Outputs, settings: Settings,
+    publish_tables: PublishChangelog, outputs: Outputs, settings: Settings,
 ) -> AsyncIterator[None]:  # fmt: skip
     """Run ``stage`` over batches of records: each record's writes are held (later records of the
     batch read them), everything the batch produced is sent and acknowledged at once, then the
@@ -156,9 +159,9 @@ async def run_in_batches(
             sends.extend(await publish(staged))
             staged.commit()
         await asyncio.gather(*sends)
-        with changelog_sends() as changelog:
+        with changelog_records() as changelog:
             held.flush(write_in_context_of)
-        await asyncio.gather(*changelog)  # before Faust may commit the batch (AcknowledgedTable)
+        await publish_tables(changelog)  # before Faust may commit the batch (AcknowledgedTable)
         yield None
 
 
@@ -172,14 +175,17 @@ def register_agents(
 
     agents: dict[str, faust.types.AgentT[Any]] = {}
 
+    async def publish_tables(records: list[ChangelogRecord]) -> None:
+        await publish_changelog(app.producer, records)
+
     def agent(topic: faust.ChannelT[bytes], name: str, stage: Callable[[Normaliser], Stage],
               publish: Publish, dlq_stage: str) -> None:  # fmt: skip
         held = HeldWrites(tables)  # each agent holds the writes of its own batch
         run_stage = stage(Normaliser(held))
 
         async def process(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-            async for _ in run_in_batches(stream, dlq_stage, held, run_stage, publish, outputs,
-                                          settings):  # fmt: skip
+            async for _ in run_in_batches(stream, dlq_stage, held, run_stage, publish,
+                                          publish_tables, outputs, settings):  # fmt: skip
                 yield None
 
         agents[name] = app.agent(topic, name=name)(process)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any
 
 import faust
 import pytest
+from aiokafka.structs import RecordMetadata, TopicPartition
 from pydantic import BaseModel
 
 from chatsync.agents.app import create_worker_app
@@ -64,22 +65,32 @@ class Received:
 
 @dataclass
 class Changelog:
-    """The Kafka edge of the tables' changelog records: acknowledged at once, or held back
-    until ``release`` while ``hold`` is set."""
+    """The Kafka edge of the tables' changelog records (the app producer's ``send``):
+    acknowledged at once, or held back until ``release`` while ``hold`` is set."""
 
     hold: bool = False
-    pending: list[asyncio.Future[Any]] = field(default_factory=list)
+    offsets: Counter[TopicPartition] = field(default_factory=Counter)
+    pending: list[tuple[asyncio.Future[Any], RecordMetadata]] = field(default_factory=list)
 
-    def send_soon(self, future: asyncio.Future[Any]) -> None:
+    async def send(
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None,
+        timestamp: float | None, headers: Any,
+    ) -> asyncio.Future[Any]:  # fmt: skip
+        assert partition is not None
+        tp = TopicPartition(topic, partition)
+        metadata = RecordMetadata(topic, partition, tp, self.offsets[tp], -1, 0, 0)
+        self.offsets[tp] += 1
+        future = asyncio.get_running_loop().create_future()
         if self.hold:
-            self.pending.append(future)
+            self.pending.append((future, metadata))
         else:
-            future.set_result(None)
+            future.set_result(metadata)
+        return future
 
     def release(self) -> None:
         self.hold = False
-        for future in self.pending:
-            future.set_result(None)
+        for future, metadata in self.pending:
+            future.set_result(metadata)
 
 
 @dataclass
@@ -123,7 +134,7 @@ async def worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterat
 
     app = create_worker_app(settings, outputs=outputs_of)
     changelog = Changelog()  # no broker here
-    monkeypatch.setattr(app.producer, "send_soon", changelog.send_soon)
+    monkeypatch.setattr(app.producer, "send", changelog.send)
     outputs = built[0]
     agents = {agent.name.rpartition(".")[2]: agent for agent in app.agents.values()}
     received = Received()
@@ -268,3 +279,26 @@ def _follower(records: list[bytes]) -> bytes:
             update["business_message"]["message_id"] += 10_000_000
             return json.dumps(envelope).encode()
     raise AssertionError("the demo feed has business messages")
+
+
+async def test_each_table_partition_notes_the_offset_of_its_last_changelog_record(
+    worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restarted worker reads a changelog from the offset its store noted (RocksDB keeps it):
+    the worker notes it once Kafka acknowledged the records, as Faust does for the ones it
+    sends itself."""
+    noted: dict[TopicPartition, int] = {}
+    for table in worker.app.tables.values():
+        topic = table.changelog_topic.get_topic_name()
+
+        def note(tp: Any, offset: int, topic: str = topic) -> None:
+            noted[TopicPartition(topic, tp.partition)] = offset
+
+        monkeypatch.setattr(table.data, "set_persisted_offset", note)
+    records = _raw_records()
+    expected, _ = _reference(records)
+    await _put_all(worker, records)
+    await worker.received.until(len(expected))
+    last = worker.changelog.offsets
+    await _eventually(lambda: noted == {tp: count - 1 for tp, count in last.items()})
+    assert len(noted) >= 4, "every table wrote"
