@@ -29,6 +29,7 @@ import faust
 
 from chatsync.agents.normalise import Outputs, register_agents
 from chatsync.agents.recovery import SeekFirstTableManager
+from chatsync.infra.kafka import MemoizedPartitioner
 from chatsync.settings import Settings
 
 
@@ -64,6 +65,7 @@ def create_worker_app(
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         producer_linger=settings.worker_producer_linger_ms / 1000,
+        producer_partitioner=MemoizedPartitioner(),
         web_enabled=False,
         table_standby_replicas=0,
         stream_wait_empty=False,

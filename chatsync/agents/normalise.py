@@ -14,6 +14,7 @@ import itertools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import faust
@@ -32,8 +33,8 @@ from chatsync.tables.state import (
     TableState,
     changelog_records,
     declare_tables,
+    in_context_of,
     publish_changelog,
-    write_in_context_of,
 )
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,7 @@ async def run_in_batches(
         for event in batch:
             held.tag = event
             try:
-                staged = stage(event)
+                staged = in_context_of(event, partial(stage, event))
             except BAD_RECORD as error:
                 sends.append(await outputs.dead_letter(name, event, error))
                 continue
@@ -160,7 +161,7 @@ async def run_in_batches(
             staged.commit()
         await asyncio.gather(*sends)
         with changelog_records() as changelog:
-            held.flush(write_in_context_of)
+            held.flush(in_context_of)
         await publish_tables(changelog)  # before Faust may commit the batch (AcknowledgedTable)
         yield None
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.partitioner import DefaultPartitioner, murmur2
 
 from chatsync.topics import TopicSpec
 
@@ -52,3 +54,21 @@ async def topic_partitions(
         if not topic.get("error_code")
         for partition in topic["partitions"]
     ]
+
+
+class MemoizedPartitioner:
+    """aiokafka's default partitioner (the Java client's murmur2 of the key, so every client
+    puts a key in the same partition) with the hashes of recent keys remembered: the worker
+    sends several records per deal and customer, and murmur2 is pure Python."""
+
+    def __init__(self, size: int = 65_536) -> None:
+        self._hash = functools.lru_cache(maxsize=size)(_positive_murmur2)
+
+    def __call__(self, key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+        if key is None:
+            return int(DefaultPartitioner()(key, all_partitions, available))
+        return all_partitions[self._hash(key) % len(all_partitions)]
+
+
+def _positive_murmur2(key: bytes) -> int:
+    return int(murmur2(key)) & 0x7FFFFFFF

@@ -25,6 +25,7 @@ from chatsync.normalise.customers import CustomerState
 from chatsync.normalise.deals import DealState, MessageVersion
 
 Model = TypeVar("Model", bound=BaseModel)
+Result = TypeVar("Result")
 
 
 _CHANGELOG: ContextVar[list[ChangelogRecord] | None] = ContextVar("changelog", default=None)
@@ -128,13 +129,15 @@ def declare_tables(app: faust.App, partitions: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def write_in_context_of(event: faust.EventT[Any], write: Callable[[], None]) -> None:
-    """Run ``write`` as if ``event`` were the record being processed: Faust takes the changelog
-    partition and the store of a table write from its current-event context variable, and a batch
-    applies its writes after the stream has moved on."""
+def in_context_of(event: faust.EventT[Any], call: Callable[[], Result]) -> Result:
+    """Run ``call`` as if ``event`` were the record being processed: Faust takes the store
+    partition of a table read or write, and the changelog partition of a write, from its
+    current-event context variable. A batch runs its stages in its own task (without a current
+    event, a read searched every partition's store) and applies its writes after the stream has
+    moved on."""
     token = faust.streams._current_event.set(weakref.ref(event))
     try:
-        write()
+        return call()
     finally:
         faust.streams._current_event.reset(token)
 
