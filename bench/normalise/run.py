@@ -513,14 +513,14 @@ async def watch_worker(
     """Poll until the workers (by log path) have committed every raw record and their outputs
     stopped growing."""
     changed_at, last_state, said_at = run.started, None, run.started
-    log_path = next(iter(processes))
+    log_path = next(iter(processes))  # the first worker's, for the messages below
     while True:
         await asyncio.sleep(SAMPLE_S)
         now = time.perf_counter()
-        for log_path, process in processes.items():
+        for path, process in processes.items():
             if process.poll() is not None:
                 raise BenchError(f"a worker exited with code {process.returncode}; last lines of "
-                                 f"{log_path}:\n  {log_tail(log_path)}")  # fmt: skip
+                                 f"{path}:\n  {log_tail(path)}")  # fmt: skip
         committed = await progress.committed()
         raw_done = sum(committed.get(tp, 0) for tp in progress.raw)
         outputs = await progress.output_sizes()
