@@ -122,3 +122,23 @@ def test_writes_from_before_positions_were_kept_still_count() -> None:
     again = Normaliser(old).stage_two(inputs[0], 7)
     assert first.events, "the first input creates a deal"
     assert again.events == []
+
+
+def test_an_input_from_before_the_deal_existed_is_processed_again_as_it_was() -> None:
+    """A disabled connection's message created nothing (no deal yet); a later input created
+    the deal. Processed again after a tear, that message still creates nothing."""
+    inputs = _deal_inputs(_records())
+    first = next(i for i in inputs if i.kind == "message")
+    later = next(
+        i for i in inputs[inputs.index(first) + 1 :]
+        if i.deal_id == first.deal_id and i.kind == "message" and i.message != first.message
+    )  # fmt: skip
+    state = MemoryState()
+    normaliser = Normaliser(state)
+    disabled = first.model_copy(update={"connection_enabled": False})
+    assert normaliser.stage_two(disabled, 3).events == [], "no deal: a disabled connection waits"
+    normaliser.stage_two(later, 5).commit()
+    assert state.deals[first.deal_id].created_position == 5
+    again = normaliser.stage_two(disabled, 3)
+    assert again.events == []
+    assert again.writes == []
