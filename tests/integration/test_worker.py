@@ -162,12 +162,7 @@ async def test_kill_9_mid_stream_loses_nothing_and_reemits_with_the_same_ids(
     await run.drained(timeout_s=240)
     if state == "lost":
         assert "Restoring state from changelog topics" in run.log_path.read_text()
-    expected = {event.event_id: event for event in run.reference()}
-    published = await run.output_events()
-    counts = Counter(event["event_id"] for event in published)
-    assert set(counts) == set(expected), _mismatch(run, published, expected)
-    for event in published:  # a re-emitted event is the same event
-        assert event["event_type"] == expected[event["event_id"]].event_type
+    await _published_once_in_effect(run)
 
 
 async def test_a_second_worker_takes_over_part_of_a_stream_and_each_event_comes_once(
@@ -190,13 +185,7 @@ async def test_a_second_worker_takes_over_part_of_a_stream_and_each_event_comes_
     assert all(any(tp.topic == raw for tp in tps) for tps in assignments), assignments
     await run.produce(records[half:])
     await run.drained(timeout_s=240)
-    expected = {event.event_id: event for event in run.reference()}
-    published = await run.output_events()
-    assert {event["event_id"] for event in published} == set(expected), _mismatch(
-        run, published, expected
-    )
-    for event in published:
-        assert event["event_type"] == expected[event["event_id"]].event_type
+    published, expected = await _published_once_in_effect(run)
     assert len(published) == len(expected), "without a crash, nothing is published twice"
 
 
@@ -217,6 +206,21 @@ async def _until_assigned_to(run: WorkerRun, members: int) -> list[list[TopicPar
     finally:
         await admin.close()
     raise AssertionError(f"the group did not become stable with {members} members")
+
+
+async def _published_once_in_effect(
+    run: WorkerRun,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Assert that the outputs hold exactly the reference's event ids, a re-emitted event being
+    the same event; the published events and the reference's (by id)."""
+    expected = {event.event_id: event for event in run.reference()}
+    published = await run.output_events()
+    assert {event["event_id"] for event in published} == set(expected), _mismatch(
+        run, published, expected
+    )
+    for event in published:
+        assert event["event_type"] == expected[event["event_id"]].event_type
+    return published, expected
 
 
 def _mismatch(run: WorkerRun, published: list[dict[str, Any]], expected: dict[str, Any]) -> str:
